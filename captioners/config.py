@@ -1,0 +1,112 @@
+"""Captioner configuration: the model, the length-controlled prompt, sampling, sizing."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DEFAULT_PROMPT = "Provide a detailed description of the image using approximately {n_words} words."
+
+# English VLM output runs ~1.3 tokens per word with LLaMA-family tokenizers; the
+# margin lets a caption finish its last sentence instead of being cut (vLLM's
+# default max_tokens of 16 would truncate every caption).
+TOKENS_PER_WORD = 1.6
+MAX_TOKENS_MARGIN = 32
+
+# The only locally buildable stand-in model (captioners/tiny_llava.py).
+TINY_MODEL_NAME = "tiny-random-llava"
+
+
+class SamplingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float = Field(0.0, ge=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(1.0, gt=0.0)
+    seed: int = 0
+    max_tokens: int | None = Field(
+        None, gt=0, description="default: derived from target_words"
+    )
+
+
+def looks_like_local_path(model: str) -> bool:
+    return model.startswith(("/", "./", "../", "~")) or Path(model).expanduser().exists()
+
+
+class VLLMCaptionerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["vllm"] = "vllm"
+    model: str = Field(description="Hugging Face hub id or local path of the VLM")
+    offline_fallback: Literal["tiny-random-llava"] | None = Field(
+        None,
+        description="when the hub cannot be reached, caption with this locally built model "
+        "(demos only: its text is noise) and say so in caption_model",
+    )
+    prompt: str = DEFAULT_PROMPT
+    target_words: int = Field(150, gt=0, le=2000)
+    sampling: SamplingConfig = SamplingConfig()
+    batch_size: int = Field(16, gt=0, description="images per engine call")
+    concurrency: int = Field(1, gt=0, description="engine replicas (actors)")
+    num_gpus: float = Field(1.0, ge=0.0, description="GPUs per replica (0 on CPU)")
+    num_cpus: float = Field(1.0, gt=0.0, description="CPUs reserved per replica")
+    image_size: int | None = Field(
+        None, gt=0, description="short edge images are resized to on CPU workers before "
+        "the engine; default: the model processor's input size"
+    )
+    engine_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="passed to vllm.LLM (dtype, max_model_len, ...)"
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="environment for the engine actors"
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _local_path_must_exist(cls, model: str) -> str:
+        if model.startswith(("/", "./", "../", "~")) and not Path(model).expanduser().exists():
+            raise ValueError(f"model path does not exist: {model}")
+        return model
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_placeholders(cls, prompt: str) -> str:
+        try:
+            prompt.format(n_words=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"prompt may only use the {{n_words}} placeholder ({exc})") from exc
+        return prompt
+
+    @model_validator(mode="after")
+    def _engine_kwargs_not_ours(self) -> VLLMCaptionerConfig:
+        owned = {"model", "tokenizer", "seed"} & set(self.engine_kwargs)
+        if owned:
+            raise ValueError(f"engine_kwargs may not set {sorted(owned)}: use captioner.* keys")
+        return self
+
+    @property
+    def prompt_text(self) -> str:
+        return self.prompt.format(n_words=self.target_words)
+
+    @property
+    def max_tokens(self) -> int:
+        if self.sampling.max_tokens is not None:
+            return self.sampling.max_tokens
+        return math.ceil(self.target_words * TOKENS_PER_WORD) + MAX_TOKENS_MARGIN
+
+    def sampling_params(self) -> dict[str, Any]:
+        """What is passed to ``vllm.SamplingParams`` and stored as ``caption_params``."""
+        return {
+            "temperature": self.sampling.temperature,
+            "top_p": self.sampling.top_p,
+            "repetition_penalty": self.sampling.repetition_penalty,
+            "seed": self.sampling.seed,
+            "max_tokens": self.max_tokens,
+        }
+
+    def sampling_params_json(self) -> str:
+        return json.dumps(self.sampling_params(), sort_keys=True)

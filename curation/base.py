@@ -1,0 +1,79 @@
+"""What every source provides: a plan of shards, and a reader of one shard's records.
+
+The input shard is the unit of work and of resume (DESIGN.md): ``plan()`` lists the
+shards once per run (the plan is saved, so a rerun sees the same shards even if the
+folder changed), and ``read(shard)`` yields exactly ``shard.n_records`` records, one
+per input record, bad ones included.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from curation.probe import IMAGE_BYTES
+from paraimage.manifest import SCHEMA_VERSION, STATUS_ERROR, STATUS_KEPT, record_id
+
+IMAGE_EXTENSIONS = frozenset(
+    {"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jp2"}
+)
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """One input shard: what the reader opens and how many records it must yield."""
+
+    shard_id: str
+    source: str
+    uri: str
+    n_records: int
+    members: tuple[str, ...] = field(default=())  # file lists for folder shards
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ShardSpec:
+        return cls(**{**data, "members": tuple(data.get("members", ()))})
+
+
+def new_record(shard: ShardSpec, source_key: str, run_id: str) -> dict[str, Any]:
+    """A record before any stage ran: identity columns filled, status ``kept``."""
+    return {
+        "id": record_id(shard.source, source_key),
+        "source": shard.source,
+        "source_key": source_key,
+        "shard_id": shard.shard_id,
+        "run_id": run_id,
+        "schema_version": SCHEMA_VERSION,
+        "status": STATUS_KEPT,
+        IMAGE_BYTES: None,
+    }
+
+
+def error_record(
+    shard: ShardSpec, source_key: str, run_id: str, message: str
+) -> dict[str, Any]:
+    record = new_record(shard, source_key, run_id)
+    record.update(status=STATUS_ERROR, error=message)
+    return record
+
+
+class BaseSource(ABC):
+    """A source of images; subclasses name themselves and know their shards."""
+
+    name: str
+
+    @abstractmethod
+    def plan(self) -> list[ShardSpec]:
+        """All shards of this source, in a stable order."""
+
+    @abstractmethod
+    def read(self, shard: ShardSpec, run_id: str) -> Iterator[dict[str, Any]]:
+        """Exactly ``shard.n_records`` records of ``shard``."""
+
+
+def image_extension(name: str) -> str:
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""

@@ -1,0 +1,101 @@
+"""Real photographs that ship inside installed packages, as a source for the demo.
+
+Nothing is downloaded: scikit-image and matplotlib bundle these files.
+They are written once as JPEG/PNG files into a cache folder, which is then read like
+any local folder, so ``image_ref`` points at real files the review tool can open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from curation.base import BaseSource, ShardSpec
+from curation.edge_cases import edge_case_files
+from curation.folder import FolderSource, FolderSourceConfig
+
+
+def _skimage(name: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import skimage.data
+
+        return getattr(skimage.data, name)()
+
+    return load
+
+
+def _grace_hopper() -> np.ndarray:
+    from matplotlib import cbook
+
+    with cbook.get_sample_data("grace_hopper.jpg") as handle:
+        return np.asarray(Image.open(handle).convert("RGB"))
+
+
+# Photographs only (no microscopy, charts or text pages): what a captioner would see.
+PHOTOS: dict[str, Callable[[], np.ndarray]] = {
+    "astronaut": _skimage("astronaut"),
+    "coffee": _skimage("coffee"),
+    "chelsea": _skimage("chelsea"),
+    "rocket": _skimage("rocket"),
+    "camera": _skimage("camera"),
+    "grace_hopper": _grace_hopper,
+}
+
+
+class SamplePhotosSourceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["sample_photos"]
+    cache_dir: Path = Path(".demo-cache/sample_photos")
+    shard_size: int = Field(4, gt=0)
+    include_edge_cases: bool = Field(
+        True, description="add generated bad files (zero-byte, truncated, bomb, ...)"
+    )
+
+
+def write_sample_photos(folder: Path, include_edge_cases: bool) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, load in PHOTOS.items():
+        path = folder / f"{name}.jpg"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            Image.fromarray(load()).save(tmp, format="JPEG", quality=95)
+            tmp.replace(path)
+        written.append(path)
+    if include_edge_cases:
+        for name, data in edge_case_files().items():
+            path = folder / name
+            if not path.exists():
+                path.write_bytes(data)
+            written.append(path)
+    return written
+
+
+class SamplePhotosSource(BaseSource):
+    name = "sample_photos"
+
+    def __init__(self, config: SamplePhotosSourceConfig) -> None:
+        self.config = config
+
+    def _folder(self) -> FolderSource:
+        folder = self.config.cache_dir.expanduser().resolve()
+        write_sample_photos(folder, self.config.include_edge_cases)
+        source = FolderSource(
+            FolderSourceConfig(kind="folder", path=folder, shard_size=self.config.shard_size)
+        )
+        source.name = self.name
+        return source
+
+    def plan(self) -> list[ShardSpec]:
+        return self._folder().plan()
+
+    def read(self, shard: ShardSpec, run_id: str) -> Iterator[dict[str, Any]]:
+        return FolderSource(
+            FolderSourceConfig(kind="folder", path=Path(shard.uri), shard_size=1)
+        ).read(shard, run_id)

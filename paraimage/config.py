@@ -1,0 +1,212 @@
+"""The job configuration: one YAML file, validated before any work starts.
+
+Each stage owns its config model (in its own package); this module composes them,
+applies ``--set key.path=value`` overrides, and turns every problem into a
+``ConfigError`` whose message names the key path, which the CLI reports with exit 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from captioners.config import VLLMCaptionerConfig
+from curation.folder import FolderSourceConfig
+from curation.probe import DEFAULT_MAX_PIXELS
+from curation.sample_photos import SamplePhotosSourceConfig
+from curation.webdataset import WebDatasetSourceConfig
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key path."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+NOT_AVAILABLE = "not available yet"
+
+
+class _NotAvailable(BaseModel):
+    """A source that a later release builds: recognised by name, refused when used."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+
+    @model_validator(mode="after")
+    def _refuse(self) -> _NotAvailable:
+        raise ValueError(f"source kind {self.kind!r} is {NOT_AVAILABLE} ({self.__doc__})")
+
+
+class LaionSourceConfig(_NotAvailable):
+    """LAION-Aesthetics metadata + img2dataset download: sources issue"""
+
+    kind: Literal["laion"]
+
+
+class SA1BSourceConfig(_NotAvailable):
+    """SA-1B tar shards: sources issue"""
+
+    kind: Literal["sa1b"]
+
+
+SourceConfig = Annotated[
+    FolderSourceConfig
+    | WebDatasetSourceConfig
+    | SamplePhotosSourceConfig
+    | LaionSourceConfig
+    | SA1BSourceConfig,
+    Field(discriminator="kind"),
+]
+
+
+class RunConfig(_Strict):
+    name: str = Field(description="run name; the run directory is output_dir/name")
+    output_dir: Path = Path("runs")
+
+    @field_validator("name")
+    @classmethod
+    def _filename_safe(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise ValueError(f"run name must be letters, digits, '.', '_' or '-': {name!r}")
+        return name
+
+    @property
+    def directory(self) -> Path:
+        return (self.output_dir.expanduser() / self.name).resolve()
+
+
+class DecodeConfig(_Strict):
+    max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0, description="decompression-bomb limit")
+
+
+_FILTER_ISSUE = "filters issue: resolution, aesthetic, mosaic, safety and dedup filters"
+
+
+class FiltersConfig(_Strict):
+    resolution: dict[str, Any] | None = None
+    aesthetic: dict[str, Any] | None = None
+    mosaic: dict[str, Any] | None = None
+    safety: dict[str, Any] | None = None
+    dedup: dict[str, Any] | None = None
+
+    @field_validator("resolution", "aesthetic", "mosaic", "safety", "dedup")
+    @classmethod
+    def _not_yet(cls, value: dict[str, Any] | None) -> None:
+        if value is not None:
+            raise ValueError(f"{NOT_AVAILABLE} ({_FILTER_ISSUE}); remove this key")
+        return None
+
+
+class StatsConfig(_Strict):
+    enabled: bool = False
+
+    @field_validator("enabled")
+    @classmethod
+    def _not_yet(cls, enabled: bool) -> bool:
+        if enabled:
+            raise ValueError(f"{NOT_AVAILABLE} (caption statistics issue); set it to false")
+        return enabled
+
+
+class RayConfig(_Strict):
+    address: str | None = Field(
+        None, description="cluster address; default: RAY_ADDRESS, or start a local Ray"
+    )
+    num_cpus: int | None = Field(None, gt=0, description="CPUs of a local Ray (default: all)")
+    cpu_stage_num_cpus: float = Field(
+        1.0, gt=0, description="CPUs per CPU-stage task; fractions keep 2-core boxes moving"
+    )
+    cpu_batch_size: int = Field(32, gt=0, description="rows per CPU-stage batch")
+
+
+class JobConfig(_Strict):
+    run: RunConfig
+    source: SourceConfig
+    decode: DecodeConfig = DecodeConfig()
+    filters: FiltersConfig = FiltersConfig()
+    captioner: VLLMCaptionerConfig
+    stats: StatsConfig = StatsConfig()
+    ray: RayConfig = RayConfig()
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes the rows; runtime sizing does not count,
+        so a resumed run may use other batch sizes or concurrency."""
+        data = self.model_dump(mode="json")
+        data.pop("ray")
+        for key in ("batch_size", "concurrency", "num_gpus", "num_cpus", "env"):
+            data["captioner"].pop(key)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _parse_override(override: str) -> tuple[list[str], Any]:
+    key, sep, raw = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {override!r}: expected key.path=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: value is not valid YAML ({exc})") from exc
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    for override in overrides:
+        path, value = _parse_override(override)
+        node = data
+        for index, part in enumerate(path[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"--set {'.'.join(path)}: {'.'.join(path[: index + 1])} is not a section"
+                )
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        lines.append(f"  {location}: {message}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> JobConfig:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of sections")
+    data = apply_overrides(data, overrides)
+    try:
+        return JobConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc)) from exc

@@ -1,0 +1,99 @@
+"""The run directory: manifests, the shard plan, the config snapshot and the run record.
+
+Layout (docs/manifest.md)::
+
+    RUN_DIR/config.yaml            the validated config of the first invocation
+    RUN_DIR/plan.json              the shards, fixed at the first invocation
+    RUN_DIR/manifests/<shard>.parquet   one per input shard, written atomically
+    RUN_DIR/run.json               run record: versions, commit, invocations, counts
+
+A manifest exists under its final name only once complete (temp file + rename), so
+"complete" is "present with the planned row count"; a killed run leaves at most a
+temp file, which the next invocation deletes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import yaml
+
+from curation.base import BaseSource, ShardSpec
+
+TMP_SUFFIX = ".tmp"
+
+
+class RunDirError(RuntimeError):
+    """The run directory belongs to another configuration or is damaged."""
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}{TMP_SUFFIX}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class RunDir:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.manifests = root / "manifests"
+        self.plan_path = root / "plan.json"
+        self.config_path = root / "config.yaml"
+        self.record_path = root / "run.json"
+
+    def prepare(self, config_snapshot: dict[str, Any], fingerprint: str) -> None:
+        """Create the directory, or check that it holds a run of the same config."""
+        self.manifests.mkdir(parents=True, exist_ok=True)
+        if self.config_path.exists():
+            previous = yaml.safe_load(self.config_path.read_text()) or {}
+            if previous.get("fingerprint") != fingerprint:
+                raise RunDirError(
+                    f"{self.root} holds a run of a different configuration "
+                    f"(fingerprint {previous.get('fingerprint')} != {fingerprint}); "
+                    "use another run.name or run.output_dir"
+                )
+        else:
+            document = {"fingerprint": fingerprint, "config": config_snapshot}
+            atomic_write_text(self.config_path, yaml.safe_dump(document, sort_keys=False))
+        for leftover in self.manifests.glob(f"*{TMP_SUFFIX}"):
+            leftover.unlink()  # a killed writer's partial file; its shard is redone
+
+    def load_or_create_plan(self, source: BaseSource) -> list[ShardSpec]:
+        if self.plan_path.exists():
+            data = json.loads(self.plan_path.read_text())
+            return [ShardSpec.from_dict(item) for item in data["shards"]]
+        shards = source.plan()
+        ids = [shard.shard_id for shard in shards]
+        if len(set(ids)) != len(ids):
+            raise RunDirError("source produced duplicate shard ids")
+        payload = {"shards": [shard.to_dict() for shard in shards]}
+        atomic_write_text(self.plan_path, json.dumps(payload, indent=1))
+        return shards
+
+    def manifest_path(self, shard_id: str) -> Path:
+        return self.manifests / f"{shard_id}.parquet"
+
+    def is_complete(self, shard: ShardSpec) -> bool:
+        path = self.manifest_path(shard.shard_id)
+        if not path.exists():
+            return False
+        return pq.ParquetFile(path).metadata.num_rows == shard.n_records
+
+    def pending(self, shards: Sequence[ShardSpec]) -> list[ShardSpec]:
+        return [shard for shard in shards if not self.is_complete(shard)]
+
+    def manifest_files(self) -> list[Path]:
+        return sorted(self.manifests.glob("*.parquet"))
+
+    def read_record(self) -> dict[str, Any]:
+        if self.record_path.exists():
+            return json.loads(self.record_path.read_text())
+        return {}
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        atomic_write_text(self.record_path, json.dumps(record, indent=1, default=str))

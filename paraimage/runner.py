@@ -1,0 +1,125 @@
+"""Runs a job: plan shards, skip complete ones, stream the rest through the stages.
+
+The resume contract lives here: the plan is fixed at the first invocation, a shard is
+done when its manifest exists with the planned row count, and rows of unfinished
+shards are never written, so a killed run redone gives the same rows, once each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+from curation.base import BaseSource, ShardSpec
+from paraimage.config import JobConfig
+from paraimage.engine import Stage, build_dataset, iter_output_rows
+from paraimage.run_record import new_invocation, now_iso
+from paraimage.rundir import RunDir
+from paraimage.shard_writer import ShardCollector
+from paraimage.summary import RunSummary, format_summary, summarize
+
+log = logging.getLogger("paraimage")
+
+
+def init_ray(config: JobConfig) -> None:
+    import ray
+
+    if ray.is_initialized():
+        return
+    address = config.ray.address or os.environ.get("RAY_ADDRESS")
+    kwargs: dict[str, Any] = {"ignore_reinit_error": True}
+    if address:
+        kwargs["address"] = address
+    else:
+        kwargs.update(num_cpus=config.ray.num_cpus, include_dashboard=False)
+    ray.init(**kwargs)
+    from ray.data import DataContext
+
+    context = DataContext.get_current()
+    context.execution_options.preserve_order = False
+    context.enable_progress_bars = True
+
+
+def run_job(
+    config: JobConfig,
+    source: BaseSource,
+    stages: list[Stage],
+    argv: list[str] | None = None,
+) -> RunSummary:
+    run_dir = RunDir(config.run.directory)
+    run_dir.prepare(config.model_dump(mode="json"), config.fingerprint())
+    run_id = f"{config.run.name}-{config.fingerprint()}"
+    shards = run_dir.load_or_create_plan(source)
+    pending = run_dir.pending(shards)
+    total_records = sum(shard.n_records for shard in shards)
+    print(
+        f"[paraimage] run {run_id} in {run_dir.root}: {len(shards)} shards "
+        f"({total_records} records); {len(shards) - len(pending)} complete, "
+        f"{len(pending)} to do",
+        flush=True,
+    )
+    record = run_dir.read_record() or {"run_id": run_id, "invocations": []}
+    invocation = new_invocation(argv if argv is not None else sys.argv)
+    record["invocations"].append(invocation)
+    run_dir.write_record(record)
+
+    started = time.perf_counter()
+    collector = _process(config, source, stages, run_id, run_dir, pending)
+    elapsed = time.perf_counter() - started
+
+    summary = summarize(run_dir.manifest_files())
+    summary.rows_this_invocation = sum(
+        shard.n_records for shard in pending if shard.shard_id in set(collector.written)
+    ) if collector else 0
+    summary.seconds_this_invocation = elapsed
+    invocation.update(
+        ended=now_iso(),
+        shards_written=collector.written if collector else [],
+        summary=summary.to_dict(),
+    )
+    record["counts"] = summary.to_dict()
+    run_dir.write_record(record)
+    print(format_summary(summary), flush=True)
+    print(f"[paraimage] manifests: {run_dir.manifests}", flush=True)
+    return summary
+
+
+def _process(
+    config: JobConfig,
+    source: BaseSource,
+    stages: list[Stage],
+    run_id: str,
+    run_dir: RunDir,
+    pending: list[ShardSpec],
+) -> ShardCollector | None:
+    if not pending:
+        return None
+    done = [0]
+
+    def report(shard: ShardSpec, rows: list[dict[str, Any]]) -> None:
+        done[0] += 1
+        kept = sum(1 for row in rows if row["status"] == "kept")
+        print(
+            f"[paraimage] shard {shard.shard_id}: {len(rows)} rows ({kept} kept) "
+            f"[{done[0]}/{len(pending)}]",
+            flush=True,
+        )
+
+    collector = ShardCollector(pending, run_dir.manifest_path, on_written=report)
+    collector.flush_empty()
+    if collector.expected:
+        init_ray(config)
+        dataset = build_dataset(
+            list(collector.expected.values()),
+            source,
+            run_id,
+            stages,
+            read_num_cpus=config.ray.cpu_stage_num_cpus,
+        )
+        for row in iter_output_rows(dataset):
+            collector.add(row)
+    collector.check_complete()
+    return collector

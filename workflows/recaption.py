@@ -1,0 +1,98 @@
+"""The recaption job: read a source, decode, caption with a VLM, write manifests.
+
+    python workflows/recaption.py --config configs/demo.yaml
+    ray job submit --working-dir . -- python workflows/recaption.py --config CONFIG
+
+This file only wires stages together; each stage lives in its package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script (also under `ray job submit`)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from captioners.model_source import (  # noqa: E402
+    ModelUnavailableError,
+    ResolvedModel,
+    model_image_size,
+    resolve_model,
+)
+from captioners.prepare import CaptionImagePrep  # noqa: E402
+from captioners.vllm_backend import VLLMCaptioner  # noqa: E402
+from curation.probe import ProbeStage  # noqa: E402
+from curation.registry import build_source  # noqa: E402
+from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
+from paraimage.engine import ActorStage, CpuStage, Stage  # noqa: E402
+from paraimage.rundir import RunDirError  # noqa: E402
+from paraimage.runner import run_job  # noqa: E402
+
+EXIT_BAD_CONFIG = 2
+
+
+def build_stages(config: JobConfig, model: ResolvedModel, image_size: int) -> list[Stage]:
+    cpu = {"num_cpus": config.ray.cpu_stage_num_cpus, "batch_size": config.ray.cpu_batch_size}
+    captioner = config.captioner
+    return [
+        CpuStage("probe", ProbeStage(config.decode.max_pixels), **cpu),
+        CpuStage("prepare", CaptionImagePrep(image_size, config.decode.max_pixels), **cpu),
+        ActorStage(
+            "caption",
+            VLLMCaptioner,
+            {"config": captioner, "model_path": model.path, "model_name": model.name},
+            concurrency=captioner.concurrency,
+            num_cpus=captioner.num_cpus,
+            num_gpus=captioner.num_gpus,
+            batch_size=captioner.batch_size,
+        ),
+    ]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="job YAML (see configs/)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a config value (YAML syntax), repeatable",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, args.overrides)
+        source = build_source(config.source)
+        model = resolve_model(config.captioner)
+        image_size = config.captioner.image_size or model_image_size(model.path)
+    except (ConfigError, ModelUnavailableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    if model.note:
+        print(f"[paraimage] note: {model.note}", flush=True)
+    try:
+        summary = run_job(config, source, build_stages(config, model, image_size))
+    except RunDirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    return 0 if summary.reconciles else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="run the recaption job of a config")
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
