@@ -14,7 +14,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from curation.probe import IMAGE_BYTES
-from paraimage.manifest import SCHEMA_VERSION, STATUS_ERROR, STATUS_KEPT, record_id
+from paraimage.manifest import (
+    MANIFEST_COLUMNS,
+    SCHEMA_VERSION,
+    STATUS_ERROR,
+    STATUS_KEPT,
+    record_id,
+)
 
 IMAGE_EXTENSIONS = frozenset(
     {"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jp2"}
@@ -40,8 +46,10 @@ class ShardSpec:
 
 
 def new_record(shard: ShardSpec, source_key: str, run_id: str) -> dict[str, Any]:
-    """A record before any stage ran: identity columns filled, status ``kept``."""
+    """A record before any stage ran: identity columns filled, status ``kept``, every
+    other manifest column present and null (so all rows share one set of columns)."""
     return {
+        **dict.fromkeys(MANIFEST_COLUMNS),
         "id": record_id(shard.source, source_key),
         "source": shard.source,
         "source_key": source_key,

@@ -25,6 +25,7 @@ class FolderSourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["folder"]
+    name: str | None = Field(None, description="manifest `source` value; default: kind")
     path: Path
     shard_size: int = Field(1000, gt=0)
     limit: int | None = Field(None, gt=0, description="read only the first N images")
@@ -42,6 +43,7 @@ class FolderSource(BaseSource):
     name = "folder"
 
     def __init__(self, config: FolderSourceConfig) -> None:
+        self.name = config.name or config.kind
         self.root = config.path
         self.shard_size = config.shard_size
         self.limit = config.limit

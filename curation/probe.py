@@ -42,6 +42,8 @@ class ProbeResult:
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
+    # PIL refuses above 2x its own limit before we see the size; align it with ours.
+    Image.MAX_IMAGE_PIXELS = max_pixels
     image = Image.open(io.BytesIO(data))
     # PIL only warns between 1x and 2x its limit; we make the configured limit hard.
     if image.width * image.height > max_pixels:

@@ -1,10 +1,20 @@
-"""Source kinds by name: the config's ``source.kind`` picks the class."""
+"""Source kinds by name, and the union of a job's sources.
+
+The config's ``source.kind`` picks the class (a registry, not an if/elif chain). A job
+may read several sources (the paper's ParaImage-Big mixes LAION-Aesthetics and SA-1B);
+``MultiSource`` plans them all, prefixing shard ids with the source name so shards
+from different sources never collide, and dispatches each shard to its reader.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
 from pydantic import BaseModel
 
-from curation.base import BaseSource
+from curation.base import BaseSource, ShardSpec
 from curation.folder import FolderSource
 from curation.sample_photos import SamplePhotosSource
 from curation.webdataset import WebDatasetSource
@@ -17,7 +27,35 @@ SOURCES: dict[str, type[BaseSource]] = {
 
 
 def build_source(config: BaseModel) -> BaseSource:
-    kind = getattr(config, "kind")
+    kind = config.kind
     if kind not in SOURCES:
-        raise ValueError(f"source.kind {kind!r} has no implementation")
+        raise ValueError(f"source kind {kind!r} has no implementation")
     return SOURCES[kind](config)
+
+
+class MultiSource(BaseSource):
+    name = "multi"
+
+    def __init__(self, sources: Sequence[BaseSource]) -> None:
+        names = [source.name for source in sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique, got {names}")
+        self.by_name = {source.name: source for source in sources}
+
+    def plan(self) -> list[ShardSpec]:
+        return [
+            replace(shard, shard_id=f"{name}-{shard.shard_id}")
+            for name, source in self.by_name.items()
+            for shard in source.plan()
+        ]
+
+    def read(self, shard: ShardSpec, run_id: str) -> Iterator[dict[str, Any]]:
+        source = self.by_name[shard.source]
+        original_id = shard.shard_id.removeprefix(f"{shard.source}-")
+        for record in source.read(replace(shard, shard_id=original_id), run_id):
+            record["shard_id"] = shard.shard_id
+            yield record
+
+
+def build_sources(configs: Sequence[BaseModel]) -> MultiSource:
+    return MultiSource([build_source(config) for config in configs])

@@ -51,6 +51,7 @@ class SamplePhotosSourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["sample_photos"]
+    name: str | None = Field(None, description="manifest `source` value; default: kind")
     cache_dir: Path = Path(".demo-cache/sample_photos")
     shard_size: int = Field(4, gt=0)
     include_edge_cases: bool = Field(
@@ -81,6 +82,7 @@ class SamplePhotosSource(BaseSource):
     name = "sample_photos"
 
     def __init__(self, config: SamplePhotosSourceConfig) -> None:
+        self.name = config.name or config.kind
         self.config = config
 
     def _folder(self) -> FolderSource:

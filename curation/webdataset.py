@@ -30,6 +30,7 @@ class WebDatasetSourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["webdataset"]
+    name: str | None = Field(None, description="manifest `source` value; default: kind")
     paths: list[str] = Field(min_length=1, description="tar files or glob patterns")
     limit: int | None = Field(None, gt=0, description="read only the first N shards")
 
@@ -84,6 +85,7 @@ class WebDatasetSource(BaseSource):
     name = "webdataset"
 
     def __init__(self, config: WebDatasetSourceConfig) -> None:
+        self.name = config.name or config.kind
         found = sorted(
             {
                 Path(match).resolve()

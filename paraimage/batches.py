@@ -41,9 +41,11 @@ def batch_to_rows(batch: Batch) -> list[Row]:
 def rows_to_batch(rows: Sequence[Row], like: Batch | None = None) -> Batch:
     """Columns in first-seen order (or ``like``'s when there are no rows); a column
     missing from some rows is null there."""
-    names: dict[str, None] = dict.fromkeys(like.column_names) if like is not None else {}
+    names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
+    if not rows and like is not None:
+        names = dict.fromkeys(like.column_names)
     arrays = [pa.array([row.get(name) for row in rows], type=column_type(name)) for name in names]
     return pa.Table.from_arrays(arrays, names=list(names))
 

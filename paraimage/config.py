@@ -137,12 +137,21 @@ class RayConfig(_Strict):
 
 class JobConfig(_Strict):
     run: RunConfig
-    source: SourceConfig
+    sources: list[SourceConfig] = Field(min_length=1)
     decode: DecodeConfig = DecodeConfig()
     filters: FiltersConfig = FiltersConfig()
     captioner: VLLMCaptionerConfig
     stats: StatsConfig = StatsConfig()
     ray: RayConfig = RayConfig()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[Any]) -> list[Any]:
+        names = [getattr(source, "name", None) or source.kind for source in sources]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique (set `name`): {duplicates}")
+        return sources
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the rows; runtime sizing does not count,
@@ -165,26 +174,43 @@ def _parse_override(override: str) -> tuple[list[str], Any]:
     return key.strip().split("."), value
 
 
+def _child(node: Any, part: str, path: list[str], index: int) -> Any:
+    where = ".".join(path[: index + 1])
+    if isinstance(node, list):
+        if not part.isdigit() or int(part) >= len(node):
+            raise ConfigError(f"--set {'.'.join(path)}: {where} is not an item of the list")
+        return node[int(part)]
+    child = node.setdefault(part, {})
+    if not isinstance(child, dict | list):
+        raise ConfigError(f"--set {'.'.join(path)}: {where} is not a section")
+    return child
+
+
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Set ``key.path=value`` pairs; list items are addressed by index (sources.0.path)."""
     for override in overrides:
         path, value = _parse_override(override)
-        node = data
+        node: Any = data
         for index, part in enumerate(path[:-1]):
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(
-                    f"--set {'.'.join(path)}: {'.'.join(path[: index + 1])} is not a section"
-                )
-            node = child
-        node[path[-1]] = value
+            node = _child(node, part, path, index)
+        last = path[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ConfigError(f"--set {'.'.join(path)}: no list item {last}")
+            node[int(last)] = value
+        else:
+            node[last] = value
     return data
 
 
 def _format_validation_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"])
-        message = error["msg"]
+        parts = [str(part) for part in error["loc"]]
+        if len(parts) > 2 and parts[0] == "sources" and not parts[2].isdigit():
+            parts.pop(2)  # the discriminator tag pydantic inserts: sources.0.<kind>.key
+        location = ".".join(parts)
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         elif error["type"] == "missing":

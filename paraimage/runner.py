@@ -34,7 +34,9 @@ def init_ray(config: JobConfig) -> None:
     if address:
         kwargs["address"] = address
     else:
-        kwargs.update(num_cpus=config.ray.num_cpus, include_dashboard=False)
+        # "local": never join a cluster someone else started on this machine with
+        # `ray start`, which a bare ray.init() would silently do.
+        kwargs.update(address="local", num_cpus=config.ray.num_cpus, include_dashboard=False)
     ray.init(**kwargs)
     from ray.data import DataContext
 

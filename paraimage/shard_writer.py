@@ -64,7 +64,7 @@ class ShardCollector:
 
     def _flush(self, shard: ShardSpec) -> None:
         rows = self.buffers.pop(shard.shard_id)
-        self.seen_ids.pop(shard.shard_id)
+        self.seen_ids.pop(shard.shard_id, None)
         write_manifest(self.path_for(shard.shard_id), rows)
         del self.expected[shard.shard_id]
         self.written.append(shard.shard_id)

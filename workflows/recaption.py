@@ -24,7 +24,7 @@ from captioners.model_source import (  # noqa: E402
 from captioners.prepare import CaptionImagePrep  # noqa: E402
 from captioners.vllm_backend import VLLMCaptioner  # noqa: E402
 from curation.probe import ProbeStage  # noqa: E402
-from curation.registry import build_source  # noqa: E402
+from curation.registry import build_sources  # noqa: E402
 from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
 from paraimage.engine import ActorStage, CpuStage, Stage  # noqa: E402
 from paraimage.rundir import RunDirError  # noqa: E402
@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, args.overrides)
-        source = build_source(config.source)
+        source = build_sources(config.sources)
         model = resolve_model(config.captioner)
         image_size = config.captioner.image_size or model_image_size(model.path)
     except (ConfigError, ModelUnavailableError) as exc:

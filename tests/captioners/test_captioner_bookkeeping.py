@@ -1,0 +1,123 @@
+"""BaseCaptioner bookkeeping with a scripted backend (the real backends run in the
+integration tests): failure isolation, error rows, stored columns."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from captioners.base import BaseCaptioner, Generation
+from captioners.config import VLLMCaptionerConfig
+from captioners.prepare import CAPTION_IMAGE, CAPTION_IMAGE_SHAPE, CaptionImagePrep
+from captioners.qa import clean_caption, cut_to_last_sentence
+from curation.probe import IMAGE_BYTES
+from paraimage.batches import batch_to_rows, rows_to_batch
+
+
+class ScriptedCaptioner(BaseCaptioner):
+    """Fails any batch that contains an all-black image (value 0)."""
+
+    model_name = "scripted"
+    prompt_text = "Describe."
+    params_json = json.dumps({"max_tokens": 5})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[int] = []
+
+    def generate(self, images: list[np.ndarray]) -> list[Generation]:
+        self.calls.append(len(images))
+        if any(int(image.max()) == 0 for image in images):
+            raise RuntimeError("CUDA out of memory\nsecond line")
+        return [Generation(f"A grey square {int(i.max())}. It is", "length", 5) for i in images]
+
+
+def image_row(index: int, value: int, status: str = "kept") -> dict:
+    pixels = np.full((4, 6, 3), value, dtype=np.uint8)
+    return {
+        "id": str(index), "status": status,
+        CAPTION_IMAGE: pixels.tobytes() if status == "kept" else None,
+        CAPTION_IMAGE_SHAPE: list(pixels.shape) if status == "kept" else None,
+    }
+
+
+def test_one_bad_image_fails_alone_after_halving() -> None:
+    captioner = ScriptedCaptioner()
+    rows = [image_row(0, 10), image_row(1, 0), image_row(2, 30), image_row(3, 40),
+            image_row(4, 50, status="rejected")]
+    out = batch_to_rows(captioner(rows_to_batch(rows)))
+    assert [r["status"] for r in out] == ["kept", "error", "kept", "kept", "rejected"]
+    assert out[1]["error"] == "caption_failed: RuntimeError: CUDA out of memory"
+    assert out[0]["caption_raw"] == "A grey square 10. It is"
+    assert out[0]["caption"] == "A grey square 10."  # cut back to the last full sentence
+    assert out[0]["caption_flags"] == ["truncated"]
+    assert (out[0]["caption_model"], out[0]["caption_prompt"]) == ("scripted", "Describe.")
+    assert out[0]["caption_params"] == '{"max_tokens": 5}'
+    assert (out[0]["caption_finish_reason"], out[0]["caption_n_tokens"]) == ("length", 5)
+    assert out[4].get("caption") is None  # rows already out are not captioned
+    assert all(CAPTION_IMAGE not in r and CAPTION_IMAGE_SHAPE not in r for r in out)
+    # 4 images -> fail -> [2, 2] -> the pair holding the bad one -> [1, 1]
+    assert captioner.calls == [4, 2, 1, 1, 2]
+    assert captioner.stats["failed"] == 1 and captioner.stats["captioned"] == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One. Two! Three? Four", "One. Two! Three?"),
+        ('He said "hi." Then', 'He said "hi."'),
+        ("no sentence end", "no sentence end"),
+        ("Version 1.5 is good. And", "Version 1.5 is good."),
+    ],
+)
+def test_cut_to_last_sentence(text: str, expected: str) -> None:
+    assert cut_to_last_sentence(text) == expected
+
+
+def test_clean_caption_flags() -> None:
+    assert clean_caption("  A cat.  ", "stop").caption == "A cat."
+    assert clean_caption("  A cat.  ", "stop").flags == []
+    assert clean_caption("   ", "stop").flags == ["empty"]
+
+
+def test_prepare_resizes_short_edge_and_keeps_aspect(astronaut_jpeg: bytes) -> None:
+    import io
+
+    from PIL import Image
+
+    wide = io.BytesIO()
+    Image.new("RGB", (900, 300), (10, 20, 30)).save(wide, format="PNG")
+    tiny = io.BytesIO()
+    Image.new("RGB", (20, 10), (10, 20, 30)).save(tiny, format="PNG")
+    rows = [
+        {"id": "a", "status": "kept", IMAGE_BYTES: astronaut_jpeg},
+        {"id": "w", "status": "kept", IMAGE_BYTES: wide.getvalue()},
+        {"id": "t", "status": "kept", IMAGE_BYTES: tiny.getvalue()},
+        {"id": "x", "status": "error", IMAGE_BYTES: None},
+    ]
+    out = {r["id"]: r for r in batch_to_rows(CaptionImagePrep(64)(rows_to_batch(rows)))}
+    assert out["a"][CAPTION_IMAGE_SHAPE] == [64, 64, 3]
+    assert out["w"][CAPTION_IMAGE_SHAPE] == [64, 192, 3]
+    assert out["t"][CAPTION_IMAGE_SHAPE] == [10, 20, 3]  # never upscaled
+    assert len(out["a"][CAPTION_IMAGE]) == 64 * 64 * 3
+    assert out["x"][CAPTION_IMAGE] is None
+    assert all(IMAGE_BYTES not in r for r in out.values())  # originals stop here
+
+
+def test_max_tokens_follows_the_target_length() -> None:
+    config = VLLMCaptionerConfig(model="org/model", target_words=50)
+    assert config.max_tokens == 112
+    assert config.prompt_text.endswith("approximately 50 words.")
+    pinned = VLLMCaptionerConfig(model="org/model", sampling={"max_tokens": 9})
+    assert json.loads(pinned.sampling_params_json())["max_tokens"] == 9
+
+
+def test_prompt_with_unknown_placeholder_is_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="only use the {n_words} placeholder"):
+        VLLMCaptionerConfig(model="org/model", prompt="Describe in {words} words")
+    with pytest.raises(ValidationError, match=r"engine_kwargs may not set \['seed'\]"):
+        VLLMCaptionerConfig(model="org/model", engine_kwargs={"seed": 1})

