@@ -1,0 +1,19 @@
+# The two Quickstart commands. Each sets up everything it needs on a fresh machine
+# (idempotent: a second run skips what is already installed).
+PY := .venv/bin/python
+
+.PHONY: setup demo test lint
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	$(PY) workflows/recaption.py --config configs/demo.yaml
+
+lint: setup
+	.venv/bin/ruff check .
+
+test: setup
+	@if [ -f scripts/setup_browser.sh ]; then bash scripts/setup_browser.sh; fi
+	.venv/bin/ruff check .
+	.venv/bin/pytest -p no:cacheprovider
