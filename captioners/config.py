@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from captioners.qa import QAConfig
+
 DEFAULT_PROMPT = "Provide a detailed description of the image using approximately {n_words} words."
 
 # English VLM output runs ~1.3 tokens per word with LLaMA-family tokenizers; the
@@ -50,6 +52,7 @@ class VLLMCaptionerConfig(BaseModel):
     prompt: str = DEFAULT_PROMPT
     target_words: int = Field(150, gt=0, le=2000)
     sampling: SamplingConfig = SamplingConfig()
+    qa: QAConfig = QAConfig()
     batch_size: int = Field(16, gt=0, description="images per engine call")
     concurrency: int = Field(1, gt=0, description="engine replicas (actors)")
     num_gpus: float = Field(1.0, ge=0.0, description="GPUs per replica (0 on CPU)")
@@ -98,15 +101,23 @@ class VLLMCaptionerConfig(BaseModel):
             return self.sampling.max_tokens
         return math.ceil(self.target_words * TOKENS_PER_WORD) + MAX_TOKENS_MARGIN
 
-    def sampling_params(self) -> dict[str, Any]:
-        """What is passed to ``vllm.SamplingParams`` and stored as ``caption_params``."""
-        return {
+    def sampling_params(self, retry: bool = False) -> dict[str, Any]:
+        """What is passed to ``vllm.SamplingParams`` and stored as ``caption_params``;
+        ``retry``: the QA retry's other sampling (and another seed)."""
+        params = {
             "temperature": self.sampling.temperature,
             "top_p": self.sampling.top_p,
             "repetition_penalty": self.sampling.repetition_penalty,
             "seed": self.sampling.seed,
             "max_tokens": self.max_tokens,
         }
+        if retry:
+            params.update(
+                temperature=self.qa.retry_temperature,
+                top_p=self.qa.retry_top_p,
+                seed=self.sampling.seed + 1,
+            )
+        return params
 
-    def sampling_params_json(self) -> str:
-        return json.dumps(self.sampling_params(), sort_keys=True)
+    def sampling_params_json(self, retry: bool = False) -> str:
+        return json.dumps(self.sampling_params(retry), sort_keys=True)

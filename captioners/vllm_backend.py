@@ -32,7 +32,7 @@ def build_prompt(processor: Any, prompt_text: str) -> str:
 
 class VLLMCaptioner(BaseCaptioner):
     def __init__(self, config: VLLMCaptionerConfig, model_path: str, model_name: str) -> None:
-        super().__init__()
+        super().__init__(qa=config.qa, target_words=config.target_words)
         # Engine settings such as VLLM_CPU_KVCACHE_SPACE are read at import time.
         for key, value in config.env.items():
             os.environ[key] = value
@@ -45,12 +45,14 @@ class VLLMCaptioner(BaseCaptioner):
         self.model_name = model_name
         self.prompt_text = config.prompt_text
         self.params_json = config.sampling_params_json()
+        self.retry_params_json = config.sampling_params_json(retry=True)
         self.prompt = build_prompt(processor, self.prompt_text)
         engine_kwargs = {"limit_mm_per_prompt": {"image": 1}, **config.engine_kwargs}
         self.llm = vllm.LLM(model=model_path, seed=config.sampling.seed, **engine_kwargs)
         self.sampling = vllm.SamplingParams(**config.sampling_params())
+        self.retry_sampling = vllm.SamplingParams(**config.sampling_params(retry=True))
 
-    def generate(self, images: list[np.ndarray]) -> list[Generation]:
+    def generate(self, images: list[np.ndarray], retry: bool = False) -> list[Generation]:
         from PIL import Image
 
         if not images:
@@ -59,7 +61,8 @@ class VLLMCaptioner(BaseCaptioner):
             {"prompt": self.prompt, "multi_modal_data": {"image": Image.fromarray(image)}}
             for image in images
         ]
-        outputs = self.llm.generate(requests, self.sampling, use_tqdm=False)
+        sampling = self.retry_sampling if retry else self.sampling
+        outputs = self.llm.generate(requests, sampling, use_tqdm=False)
         return [
             Generation(
                 text=output.outputs[0].text,

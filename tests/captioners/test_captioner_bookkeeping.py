@@ -11,7 +11,7 @@ import pytest
 from captioners.base import BaseCaptioner, Generation
 from captioners.config import VLLMCaptionerConfig
 from captioners.prepare import CAPTION_IMAGE, CAPTION_IMAGE_SHAPE, CaptionImagePrep
-from captioners.qa import clean_caption, cut_to_last_sentence
+from captioners.qa import QAConfig, clean_caption, cut_to_last_sentence
 from curation.probe import IMAGE_BYTES
 from paraimage.batches import batch_to_rows, rows_to_batch
 
@@ -22,16 +22,24 @@ class ScriptedCaptioner(BaseCaptioner):
     model_name = "scripted"
     prompt_text = "Describe."
     params_json = json.dumps({"max_tokens": 5})
+    retry_params_json = json.dumps({"max_tokens": 5, "temperature": 0.7})
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[int] = []
+    def __init__(self, qa: QAConfig | None = None, texts: dict[int, list[str]] | None = None):
+        super().__init__(qa=qa)
+        self.calls: list[tuple[int, bool]] = []
+        # pixel value -> texts for the first call, the retry, ...
+        self.texts = texts or {}
 
-    def generate(self, images: list[np.ndarray]) -> list[Generation]:
-        self.calls.append(len(images))
+    def generate(self, images: list[np.ndarray], retry: bool = False) -> list[Generation]:
+        self.calls.append((len(images), retry))
         if any(int(image.max()) == 0 for image in images):
             raise RuntimeError("CUDA out of memory\nsecond line")
-        return [Generation(f"A grey square {int(i.max())}. It is", "length", 5) for i in images]
+        out = []
+        for image in images:
+            value = int(image.max())
+            texts = self.texts.get(value, [f"A grey square {value}. It is"])
+            out.append(Generation(texts[min(int(retry), len(texts) - 1)], "length", 5))
+        return out
 
 
 def image_row(index: int, value: int, status: str = "kept") -> dict:
@@ -59,8 +67,38 @@ def test_one_bad_image_fails_alone_after_halving() -> None:
     assert out[4].get("caption") is None  # rows already out are not captioned
     assert all(CAPTION_IMAGE not in r and CAPTION_IMAGE_SHAPE not in r for r in out)
     # 4 images -> fail -> [2, 2] -> the pair holding the bad one -> [1, 1]
-    assert captioner.calls == [4, 2, 1, 1, 2]
+    assert captioner.calls == [(4, False), (2, False), (1, False), (1, False), (2, False)]
     assert captioner.stats["failed"] == 1 and captioner.stats["captioned"] == 3
+
+
+def test_qa_policies_retry_once_then_reject() -> None:
+    qa = QAConfig(policies={"repetitive": "retry", "refusal": "reject"})
+    loop = "A dog and a dog and a dog and a dog and a dog and a dog."
+    captioner = ScriptedCaptioner(
+        qa=qa,
+        texts={
+            10: [loop, "A brown dog sits on green grass."],  # fixed by the retry
+            20: [loop, loop],  # still repetitive after its one retry: kept, flagged
+            30: ["I'm sorry, but I can't describe this image."],  # rejected, no retry
+            40: ["A red kite in a blue sky."],  # clean
+        },
+    )
+    rows = [image_row(0, 10), image_row(1, 20), image_row(2, 30), image_row(3, 40)]
+    out = batch_to_rows(captioner(rows_to_batch(rows)))
+    assert captioner.calls == [(4, False), (2, True)]
+    assert (out[0]["caption"], out[0]["caption_flags"]) == (
+        "A brown dog sits on green grass.", ["truncated", "retried"],
+    )
+    assert out[0]["caption_params"] == captioner.retry_params_json
+    assert (out[1]["status"], out[1]["caption_flags"]) == (
+        "kept", ["truncated", "repetitive", "retried"],
+    )
+    assert (out[2]["status"], out[2]["reject_reason"]) == ("rejected", "caption_refusal")
+    assert out[2]["caption_raw"] == "I'm sorry, but I can't describe this image."
+    assert (out[3]["status"], out[3]["caption_flags"]) == ("kept", ["truncated"])
+    assert out[3]["caption_params"] == captioner.params_json
+    assert captioner.stats["qa_retried"] == 2
+    assert captioner.stats["rejected_caption_refusal"] == 1
 
 
 @pytest.mark.parametrize(

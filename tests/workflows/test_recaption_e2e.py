@@ -22,6 +22,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from captioners.qa import QUALITY_FLAGS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DEMO = "configs/demo.yaml"
@@ -124,7 +126,9 @@ def test_demo_end_to_end_through_vllm(
                           "temperature": 0.0, "top_p": 1.0}
         # random weights never emit </s>: every caption runs to max_tokens
         assert (row["caption_finish_reason"], row["caption_n_tokens"]) == ("length", 272)
-        assert row["caption_flags"] == ["truncated"]
+        # noise text also draws non_english / off_length / repetitive: flagged, kept
+        assert row["caption_flags"][0] == "truncated"
+        assert set(row["caption_flags"]) <= set(QUALITY_FLAGS)
         assert row["caption_raw"]
     assert all(row["caption"] is None for row in rows if row["status"] != "kept")
 
