@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from captioners.qa import QAConfig
 
@@ -39,10 +47,11 @@ def looks_like_local_path(model: str) -> bool:
     return model.startswith(("/", "./", "../", "~")) or Path(model).expanduser().exists()
 
 
-class VLLMCaptionerConfig(BaseModel):
+class CaptionerConfig(BaseModel):
+    """What every backend shares: the model, the prompt, sampling, QA and sizing."""
+
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["vllm"] = "vllm"
     model: str = Field(description="Hugging Face hub id or local path of the VLM")
     offline_fallback: Literal["tiny-random-llava"] | None = Field(
         None,
@@ -60,9 +69,6 @@ class VLLMCaptionerConfig(BaseModel):
     image_size: int | None = Field(
         None, gt=0, description="short edge images are resized to on CPU workers before "
         "the engine; default: the model processor's input size"
-    )
-    engine_kwargs: dict[str, Any] = Field(
-        default_factory=dict, description="passed to vllm.LLM (dtype, max_model_len, ...)"
     )
     env: dict[str, str] = Field(
         default_factory=dict, description="environment for the engine actors"
@@ -83,13 +89,6 @@ class VLLMCaptionerConfig(BaseModel):
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(f"prompt may only use the {{n_words}} placeholder ({exc})") from exc
         return prompt
-
-    @model_validator(mode="after")
-    def _engine_kwargs_not_ours(self) -> VLLMCaptionerConfig:
-        owned = {"model", "tokenizer", "seed"} & set(self.engine_kwargs)
-        if owned:
-            raise ValueError(f"engine_kwargs may not set {sorted(owned)}: use captioner.* keys")
-        return self
 
     @property
     def prompt_text(self) -> str:
@@ -121,3 +120,48 @@ class VLLMCaptionerConfig(BaseModel):
 
     def sampling_params_json(self, retry: bool = False) -> str:
         return json.dumps(self.sampling_params(retry), sort_keys=True)
+
+
+class VLLMCaptionerConfig(CaptionerConfig):
+    backend: Literal["vllm"] = "vllm"
+    engine_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="passed to vllm.LLM (dtype, max_model_len, ...)"
+    )
+
+    @model_validator(mode="after")
+    def _engine_kwargs_not_ours(self) -> VLLMCaptionerConfig:
+        owned = {"model", "tokenizer", "seed"} & set(self.engine_kwargs)
+        if owned:
+            raise ValueError(f"engine_kwargs may not set {sorted(owned)}: use captioner.* keys")
+        return self
+
+    @property
+    def trust_remote_code(self) -> bool:
+        return bool(self.engine_kwargs.get("trust_remote_code", False))
+
+
+class TransformersCaptionerConfig(CaptionerConfig):
+    backend: Literal["transformers"]
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    device: str = Field("auto", description="auto (cuda when present), cpu, cuda, cuda:1, ...")
+    trust_remote_code: bool = Field(
+        False, description="run the model repository's own code (CogVLM, CogVLM2, ...)"
+    )
+    attn_implementation: str | None = Field(None, description="e.g. sdpa, flash_attention_2")
+
+
+CAPTIONER_BACKENDS = ("vllm", "transformers")
+
+
+def _backend_of(value: Any) -> str:
+    """The tag picking the config model; a config without ``backend`` means vLLM."""
+    if isinstance(value, dict):
+        return value.get("backend", "vllm")
+    return getattr(value, "backend", "vllm")
+
+
+AnyCaptionerConfig = Annotated[
+    Annotated[VLLMCaptionerConfig, Tag("vllm")]
+    | Annotated[TransformersCaptionerConfig, Tag("transformers")],
+    Discriminator(_backend_of),
+]

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from captioners.config import TINY_MODEL_NAME, VLLMCaptionerConfig, looks_like_local_path
+from captioners.config import TINY_MODEL_NAME, CaptionerConfig, looks_like_local_path
 
 HUB_TIMEOUT_S = 10.0
 
@@ -57,7 +57,7 @@ def _cached_snapshot(model: str) -> str | None:
         return None
 
 
-def resolve_model(config: VLLMCaptionerConfig, cache_dir: Path | None = None) -> ResolvedModel:
+def resolve_model(config: CaptionerConfig, cache_dir: Path | None = None) -> ResolvedModel:
     if looks_like_local_path(config.model):
         path = Path(config.model).expanduser().resolve()
         if not (path / "config.json").is_file():

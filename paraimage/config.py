@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from captioners.config import VLLMCaptionerConfig
+from captioners.config import CAPTIONER_BACKENDS, AnyCaptionerConfig
 from curation.folder import FolderSourceConfig
 from curation.probe import DEFAULT_MAX_PIXELS
 from curation.sample_photos import SamplePhotosSourceConfig
@@ -140,7 +140,7 @@ class JobConfig(_Strict):
     sources: list[SourceConfig] = Field(min_length=1)
     decode: DecodeConfig = DecodeConfig()
     filters: FiltersConfig = FiltersConfig()
-    captioner: VLLMCaptionerConfig
+    captioner: AnyCaptionerConfig
     stats: StatsConfig = StatsConfig()
     ray: RayConfig = RayConfig()
 
@@ -158,8 +158,8 @@ class JobConfig(_Strict):
         so a resumed run may use other batch sizes or concurrency."""
         data = self.model_dump(mode="json")
         data.pop("ray")
-        for key in ("batch_size", "concurrency", "num_gpus", "num_cpus", "env"):
-            data["captioner"].pop(key)
+        for key in ("batch_size", "concurrency", "num_gpus", "num_cpus", "env", "device"):
+            data["captioner"].pop(key, None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -207,8 +207,11 @@ def _format_validation_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         parts = [str(part) for part in error["loc"]]
+        # drop the discriminator tags pydantic inserts: sources.0.<kind>.key, captioner.<backend>
         if len(parts) > 2 and parts[0] == "sources" and not parts[2].isdigit():
-            parts.pop(2)  # the discriminator tag pydantic inserts: sources.0.<kind>.key
+            parts.pop(2)
+        if len(parts) > 1 and parts[0] == "captioner" and parts[1] in CAPTIONER_BACKENDS:
+            parts.pop(1)
         location = ".".join(parts)
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":

@@ -22,7 +22,7 @@ from captioners.model_source import (  # noqa: E402
     resolve_model,
 )
 from captioners.prepare import CaptionImagePrep  # noqa: E402
-from captioners.vllm_backend import VLLMCaptioner  # noqa: E402
+from captioners.registry import CAPTIONERS  # noqa: E402
 from curation.probe import ProbeStage  # noqa: E402
 from curation.registry import build_sources  # noqa: E402
 from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
@@ -41,7 +41,7 @@ def build_stages(config: JobConfig, model: ResolvedModel, image_size: int) -> li
         CpuStage("prepare", CaptionImagePrep(image_size, config.decode.max_pixels), **cpu),
         ActorStage(
             "caption",
-            VLLMCaptioner,
+            CAPTIONERS[captioner.backend],
             {"config": captioner, "model_path": model.path, "model_name": model.name},
             concurrency=captioner.concurrency,
             num_cpus=captioner.num_cpus,
@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config, args.overrides)
         source = build_sources(config.sources)
         model = resolve_model(config.captioner)
-        image_size = config.captioner.image_size or model_image_size(model.path)
+        image_size = config.captioner.image_size or model_image_size(
+            model.path, config.captioner.trust_remote_code
+        )
     except (ConfigError, ModelUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
