@@ -1,0 +1,1 @@
+"""HTTP layer: handlers (thin), policies (who may), schemas (request/response shapes)."""

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
+
+from annotation_tool.api.deps import AppSettings, CurrentUser, Db
+from annotation_tool.api.policies import ItemPolicy, authorize
+from annotation_tool.api.schemas.items import (
+    CaptionView,
+    ClaimCreate,
+    DescriptionView,
+    ItemOut,
+    LockOut,
+    ReviewView,
+    ScoreView,
+)
+from annotation_tool.contexts import claims, descriptions, history, images, study
+from annotation_tool.contexts.audits import reviews
+from annotation_tool.contexts.claims import STAGE_TASK, Task
+from annotation_tool.contexts.selection import latest_scores
+from annotation_tool.models import Item, Project, Role, Stage, User
+
+router = APIRouter(tags=["items"])
+
+IMAGE_CACHE = "private, max-age=3600"  # images behind a login: browser cache only
+
+
+def item_view(db: Session, item: Item, user: User) -> ItemOut:
+    """What ``user`` may see of ``item``: annotators see their own scores only;
+    reviewers and admins see every round; assessors never see a caption's model."""
+    privileged = user.role in (Role.ADMIN, Role.REVIEWER)
+    scores = [
+        ScoreView(
+            round=s.round,
+            score=s.score,
+            user=None if not privileged else _name(db, s.user_id),
+            comment=s.comment,
+            checklist=s.checklist,
+        )
+        for s in latest_scores(db, item.id).values()
+        if privileged or s.user_id == user.id
+    ]
+    current = descriptions.current_version(db, item)
+    can_read_text = privileged or user.id in (item.describer_id, item.lock_user_id)
+    captions: list[CaptionView] = []
+    if item.stage == Stage.STUDY:
+        captions = [
+            CaptionView(id=c.id, label=f"Caption {chr(ord('A') + i)}", caption=c.caption)
+            for i, c in enumerate(study.blind_captions(db, item, user))
+        ]
+    return ItemOut(
+        id=item.id,
+        project_id=item.project_id,
+        image_id=item.image_id,
+        source=item.source,
+        source_key=item.source_key,
+        stage=item.stage,
+        task=STAGE_TASK.get(Stage(item.stage), None),
+        width=item.width,
+        height=item.height,
+        aesthetic_score=item.aesthetic_score,
+        final_score=item.final_score,
+        lock_expires_at=item.lock_expires_at if item.lock_user_id == user.id else None,
+        locked_by_me=item.lock_user_id == user.id,
+        scores=scores,
+        description=(
+            DescriptionView(version=current.version, kind=current.kind, text=current.text)
+            if current is not None and can_read_text
+            else None
+        ),
+        draft_model=descriptions.draft_model_used(db, item.id) if can_read_text else None,
+        reviews=[
+            ReviewView(
+                round=r.round,
+                audit_cycle=r.audit_cycle,
+                decision=r.decision,
+                rules=r.rules,
+                comment=r.comment,
+                reviewer=_name(db, r.reviewer_id) if privileged else None,
+            )
+            for r in reviews(db, item.id)
+        ]
+        if can_read_text
+        else [],
+        captions=captions,
+    )
+
+
+def _name(db: Session, user_id: int) -> str | None:
+    user = db.get(User, user_id)
+    return user.username if user else None
+
+
+@router.post("/api/projects/{project_id}/claims", response_model=None)
+async def claim(
+    project_id: int, body: ClaimCreate, user: CurrentUser, db: Db, settings: AppSettings
+) -> ItemOut | Response:
+    task = Task(body.task)
+    authorize(user, ItemPolicy.work(task))
+    project = Project.get_or_raise(db, project_id)
+    item = claims.claim_next(db, user, project, task, settings.lock_ttl_s, body.exclude)
+    if item is None:
+        return Response(status_code=204)  # the queue is empty for this person
+    if task is Task.DESCRIPTION:
+        descriptions.ensure_draft(db, project, item)
+    return item_view(db, item, user)
+
+
+@router.get("/api/items/{item_id}")
+async def get_item(item_id: int, user: CurrentUser, db: Db) -> ItemOut:
+    item = Item.get_or_raise(db, item_id)
+    authorize(user, ItemPolicy.read(item))
+    return item_view(db, item, user)
+
+
+@router.post("/api/items/{item_id}/heartbeat")
+async def heartbeat(item_id: int, user: CurrentUser, db: Db, settings: AppSettings) -> LockOut:
+    item = Item.get_or_raise(db, item_id)
+    authorize(user, ItemPolicy.read(item))
+    claims.heartbeat(db, user, item, settings.lock_ttl_s)
+    return LockOut(item_id=item.id, lock_expires_at=item.lock_expires_at)
+
+
+@router.delete("/api/items/{item_id}/lock", status_code=204)
+async def release_lock(item_id: int, user: CurrentUser, db: Db) -> None:
+    """Frees the caller's own claim (a closed tab, 'skip'); other people's locks stay."""
+    authorize(user, ItemPolicy.release())
+    item = Item.get_or_raise(db, item_id)
+    claims.release(db, user, item)
+
+
+@router.get("/api/items/{item_id}/image")
+def get_image(item_id: int, user: CurrentUser, db: Db, settings: AppSettings) -> Response:
+    item = Item.get_or_raise(db, item_id)
+    authorize(user, ItemPolicy.read(item))
+    data, media_type = images.read_original(item.image_ref, settings.image_roots)
+    return Response(data, media_type=media_type, headers={"Cache-Control": IMAGE_CACHE})
+
+
+@router.get("/api/items/{item_id}/thumbnail")
+def get_thumbnail(item_id: int, user: CurrentUser, db: Db, settings: AppSettings) -> Response:
+    item = Item.get_or_raise(db, item_id)
+    authorize(user, ItemPolicy.read(item))
+    data = images.read_thumbnail(item.image_ref, settings.image_roots, settings.thumbnail_dir)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
+
+
+@router.get("/api/items/{item_id}/history")
+def get_history(item_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
+    item = Item.get_or_raise(db, item_id)
+    authorize(user, ItemPolicy.history(item))
+    return history.item_history(db, item)

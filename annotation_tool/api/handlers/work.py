@@ -1,0 +1,119 @@
+"""Submitting work on a claimed item: scores, inspections, settlements, descriptions,
+audit decisions and caption ratings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from annotation_tool.api.deps import AppSettings, CurrentUser, Db
+from annotation_tool.api.policies import ItemPolicy, authorize
+from annotation_tool.api.schemas.items import (
+    DescriptionSave,
+    DescriptionSaved,
+    InspectionCreate,
+    RatingsCreate,
+    ReviewCreate,
+    ReviewOut,
+    ScoreCreate,
+    SettlementCreate,
+    StageOut,
+    Violation,
+)
+from annotation_tool.contexts import audits, descriptions, selection, study
+from annotation_tool.contexts.claims import Task
+from annotation_tool.models import Decision, Item, Project, Stage
+from annotation_tool.validators import check_description
+
+router = APIRouter(prefix="/api/items/{item_id}", tags=["work"])
+
+
+def _stage(item: Item) -> StageOut:
+    return StageOut(id=item.id, stage=item.stage, final_score=item.final_score)
+
+
+@router.post("/scores", status_code=201)
+async def create_score(
+    item_id: int, body: ScoreCreate, user: CurrentUser, db: Db, settings: AppSettings
+) -> StageOut:
+    authorize(user, ItemPolicy.work(Task.SELECTION))
+    item = Item.get_or_raise(db, item_id)
+    selection.submit_score(db, user, item, body.score, body.checklist, settings.lock_ttl_s)
+    return _stage(item)
+
+
+@router.post("/inspections", status_code=201)
+async def create_inspection(
+    item_id: int, body: InspectionCreate, user: CurrentUser, db: Db, settings: AppSettings
+) -> StageOut:
+    authorize(user, ItemPolicy.work(Task.INSPECTION))
+    item = Item.get_or_raise(db, item_id)
+    selection.inspect_score(db, user, item, body.score, body.comment, settings.lock_ttl_s)
+    return _stage(item)
+
+
+@router.post("/settlements", status_code=201)
+async def create_settlement(
+    item_id: int, body: SettlementCreate, user: CurrentUser, db: Db, settings: AppSettings
+) -> StageOut:
+    authorize(user, ItemPolicy.work(Task.SETTLE))
+    item = Item.get_or_raise(db, item_id)
+    selection.settle_score(db, user, item, body.score, body.comment, settings.lock_ttl_s)
+    return _stage(item)
+
+
+def _description_task(item: Item) -> Task:
+    return Task.REVISION if item.stage == Stage.REVISION else Task.DESCRIPTION
+
+
+@router.put("/description")
+async def save_description(
+    item_id: int, body: DescriptionSave, user: CurrentUser, db: Db, settings: AppSettings
+) -> DescriptionSaved:
+    item = Item.get_or_raise(db, item_id)
+    authorize(user, ItemPolicy.work(_description_task(item)))
+    version = descriptions.save(db, user, item, body.text, body.base_version, settings.lock_ttl_s)
+    return DescriptionSaved(
+        version=version.version,
+        kind=version.kind,
+        violations=[Violation(**v.as_dict()) for v in check_description(body.text)],
+    )
+
+
+@router.post("/description/submissions", status_code=201)
+async def submit_description(
+    item_id: int, body: DescriptionSave, user: CurrentUser, db: Db, settings: AppSettings
+) -> StageOut:
+    item = Item.get_or_raise(db, item_id)
+    authorize(user, ItemPolicy.work(_description_task(item)))
+    descriptions.submit(db, user, item, body.text, body.base_version, settings.lock_ttl_s)
+    return _stage(item)
+
+
+@router.post("/reviews", status_code=201)
+async def create_review(
+    item_id: int, body: ReviewCreate, user: CurrentUser, db: Db, settings: AppSettings
+) -> ReviewOut:
+    authorize(user, ItemPolicy.work(Task.AUDIT))
+    item = Item.get_or_raise(db, item_id)
+    review = audits.decide(
+        db, user, item, Decision(body.decision), body.rules, body.comment, settings.lock_ttl_s
+    )
+    return ReviewOut(
+        id=review.id,
+        round=review.round,
+        decision=review.decision,
+        rules=review.rules,
+        stage=item.stage,
+    )
+
+
+@router.post("/ratings", status_code=201)
+async def create_ratings(
+    item_id: int, body: RatingsCreate, user: CurrentUser, db: Db, settings: AppSettings
+) -> StageOut:
+    authorize(user, ItemPolicy.work(Task.STUDY))
+    item = Item.get_or_raise(db, item_id)
+    project = Project.get_or_raise(db, item.project_id)
+    ratings = [study.RatingInput(**r.model_dump()) for r in body.ratings]
+    study.rate(db, user, project, item, ratings, settings.lock_ttl_s)
+    return _stage(item)

@@ -1,0 +1,39 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from annotation_tool.api import errors
+from annotation_tool.api.handlers import ROUTERS
+from annotation_tool.api.middleware import AdmissionMiddleware, SecurityHeadersMiddleware
+from annotation_tool.database import make_engine, make_session_factory
+from annotation_tool.migrate import upgrade
+from annotation_tool.settings import MAX_CONCURRENT_REQUESTS, Settings
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
+    if migrate:
+        upgrade(settings.database_url)
+    app = FastAPI(title="ParaImage review tool", docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.write_engine = make_engine(settings.database_url, immediate=True)
+    app.state.read_engine = make_engine(settings.database_url, immediate=False)
+    app.state.write_sessions = make_session_factory(app.state.write_engine)
+    app.state.read_sessions = make_session_factory(app.state.read_engine)
+    app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    settings.thumbnail_dir.mkdir(parents=True, exist_ok=True)
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AdmissionMiddleware, limit=MAX_CONCURRENT_REQUESTS)
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
+    return app

@@ -1,0 +1,139 @@
+"""Long descriptions: versioned autosaves, the optional VLM draft, submission."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from annotation_tool.contexts import audit_log
+from annotation_tool.contexts.claims import release, require_lock, transition
+from annotation_tool.errors import ConflictError, InvalidStateError, ValidationFailedError
+from annotation_tool.models import DescriptionVersion, Item, Project, Stage, User, VersionKind
+from annotation_tool.validators import DescriptionValidator
+
+MAX_TEXT_CHARS = 20_000  # ~4x the longest allowed description; stops runaway pastes
+
+
+def current_version(db: Session, item: Item) -> DescriptionVersion | None:
+    if item.description_version == 0:
+        return None
+    return db.scalar(
+        select(DescriptionVersion).where(
+            DescriptionVersion.item_id == item.id,
+            DescriptionVersion.version == item.description_version,
+        )
+    )
+
+
+def versions(db: Session, item_id: int) -> list[DescriptionVersion]:
+    return list(
+        db.scalars(
+            select(DescriptionVersion)
+            .where(DescriptionVersion.item_id == item_id)
+            .order_by(DescriptionVersion.version)
+        )
+    )
+
+
+def draft_model_used(db: Session, item_id: int) -> str | None:
+    return db.scalar(
+        select(DescriptionVersion.draft_model).where(
+            DescriptionVersion.item_id == item_id, DescriptionVersion.kind == VersionKind.DRAFT
+        )
+    )
+
+
+def ensure_draft(db: Session, project: Project, item: Item) -> None:
+    """Seed version 1 with the manifest's VLM caption, kept as a version of its own."""
+    if not project.use_drafts or not item.draft_caption or item.description_version != 0:
+        return
+    _write_version(db, item, 0, item.draft_caption, VersionKind.DRAFT, None, item.draft_model)
+
+
+def _write_version(
+    db: Session,
+    item: Item,
+    base_version: int,
+    text: str,
+    kind: VersionKind,
+    author: User | None,
+    draft_model: str | None = None,
+) -> DescriptionVersion:
+    # The version number is bumped with a compare-and-set, so of two saves made from
+    # the same version exactly one wins and the other gets a conflict, never a silent
+    # overwrite.
+    result = db.execute(
+        update(Item)
+        .where(Item.id == item.id, Item.description_version == base_version)
+        .values(description_version=base_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.refresh(item)  # only on a conflict: report what is stored now
+        latest = current_version(db, item)
+        raise ConflictError(
+            "This description was saved elsewhere in the meantime (another tab or person).",
+            current_version=item.description_version,
+            current_text=latest.text if latest else "",
+        )
+    set_committed_value(item, "description_version", base_version + 1)
+    return DescriptionVersion.create(
+        db,
+        item_id=item.id,
+        version=base_version + 1,
+        kind=kind,
+        text=text,
+        author_id=author.id if author else None,
+        draft_model=draft_model,
+    )
+
+
+def _check_editable(item: Item, user: User) -> None:
+    if item.stage == Stage.REVISION:
+        if item.describer_id != user.id:
+            raise InvalidStateError("Only the original annotator revises a rejected description.")
+    elif item.stage != Stage.DESCRIPTION:
+        raise InvalidStateError("This description is not open for editing.", stage=item.stage)
+
+
+def save(
+    db: Session, user: User, item: Item, text: str, base_version: int, ttl_s: int
+) -> DescriptionVersion:
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValidationFailedError(f"descriptions are limited to {MAX_TEXT_CHARS} characters")
+    _check_editable(item, user)
+    require_lock(db, user, item, ttl_s)
+    version = _write_version(db, item, base_version, text, VersionKind.AUTOSAVE, user)
+    audit_log.record(db, user, "description.save", item=item, version=version.version)
+    return version
+
+
+def submit(
+    db: Session, user: User, item: Item, text: str, base_version: int, ttl_s: int
+) -> DescriptionVersion:
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValidationFailedError(f"descriptions are limited to {MAX_TEXT_CHARS} characters")
+    _check_editable(item, user)
+    DescriptionValidator.validate_for_submit(text)  # the browser checked too; never trust it
+    require_lock(db, user, item, ttl_s)
+    stage = Stage(item.stage)
+    version = _write_version(db, item, base_version, text, VersionKind.SUBMIT, user)
+    transition(
+        db,
+        item,
+        stage,
+        stage=Stage.AUDIT_1,
+        describer_id=user.id,
+        audit_cycle=item.audit_cycle + 1,
+    )
+    audit_log.record(
+        db,
+        user,
+        "description.submit",
+        item=item,
+        version=version.version,
+        revision=stage == Stage.REVISION,
+    )
+    release(db, user, item)
+    return version

@@ -1,0 +1,168 @@
+// Shared browser code: the JSON API client (CSRF header, session recovery), element
+// builder (text only: user text is never parsed as HTML), claim keeper, image viewer.
+"use strict";
+const PI = (() => {
+  const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.message) || `HTTP ${status}`);
+      this.status = status;
+      this.body = body || {};
+    }
+  }
+
+  async function rawFetch(method, url, body, opts) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRF-Token"] = csrfMeta().content;
+    let resp;
+    try {
+      resp = await fetch(url, {
+        method, headers, credentials: "same-origin", keepalive: !!opts.keepalive,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ApiError(0, { error: "network", message: "The server cannot be reached; retrying." });
+    }
+    if (resp.status === 204) return null;
+    const type = resp.headers.get("content-type") || "";
+    const data = type.includes("json") ? await resp.json() : await resp.text();
+    if (!resp.ok) throw new ApiError(resp.status, typeof data === "object" ? data : { message: data });
+    return data;
+  }
+
+  // After a login in another tab the session (and its CSRF token) is new: pick it up.
+  async function refreshSession() {
+    try {
+      const me = await rawFetch("GET", "/api/auth/me", undefined, {});
+      csrfMeta().content = me.csrf_token;
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  async function api(method, url, body, opts = {}) {
+    try {
+      return await rawFetch(method, url, body, opts);
+    } catch (e) {
+      const sessionProblem = e.status === 401 || (e.status === 403 && e.body.error === "csrf_failed");
+      if (sessionProblem && (await refreshSession())) return rawFetch(method, url, body, opts);
+      if (e.status === 401) {
+        showBanner("Your session has expired. Log in again in a new tab (/login); nothing you typed is lost, and it is saved when you are back.", "warn", true);
+      }
+      throw e;
+    }
+  }
+
+  function showBanner(message, kind = "error", withLogin = false) {
+    const banner = document.getElementById("banner");
+    banner.replaceChildren(el("span", {}, message));
+    if (withLogin) banner.append(" ", el("a", { href: "/login", target: "_blank", id: "relogin" }, "Log in"));
+    banner.className = `banner ${kind}`;
+    banner.hidden = false;
+  }
+  function hideBanner() { document.getElementById("banner").hidden = true; }
+
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") node.className = v;
+      else if (k === "dataset") Object.assign(node.dataset, v);
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (v === true) node.setAttribute(k, "");
+      else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, String(v));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function pageData() {
+    const node = document.getElementById("page-data");
+    return node ? JSON.parse(node.textContent) : {};
+  }
+
+  // Keeps the claim on one item alive; the server frees it if the beats stop.
+  class ClaimKeeper {
+    constructor(ttlS) { this.ttlS = ttlS; this.itemId = null; this.timer = null; this.onLost = null; }
+    hold(itemId) {
+      this.stop();
+      this.itemId = itemId;
+      const every = Math.max(2, this.ttlS / 4) * 1000;
+      this.timer = setInterval(() => this.beat(), every);
+    }
+    async beat() {
+      if (this.itemId === null) return;
+      try {
+        await api("POST", `/api/items/${this.itemId}/heartbeat`);
+      } catch (e) {
+        if (e.status === 409 && this.onLost) this.onLost(e);
+      }
+    }
+    stop() { if (this.timer) clearInterval(this.timer); this.timer = null; }
+    release() {
+      const id = this.itemId;
+      this.stop();
+      this.itemId = null;
+      if (id !== null) return api("DELETE", `/api/items/${id}/lock`, undefined, { keepalive: true }).catch(() => {});
+      return Promise.resolve();
+    }
+  }
+
+  // Full image with zoom (wheel, + / - / 0) and pan (drag).
+  class ImageViewer {
+    constructor(container) {
+      this.container = container;
+      this.img = el("img", { alt: "image under review", draggable: "false", id: "full-image" });
+      container.replaceChildren(this.img);
+      this.scale = 1; this.x = 0; this.y = 0;
+      container.addEventListener("wheel", (e) => { e.preventDefault(); this.zoom(e.deltaY < 0 ? 1.2 : 1 / 1.2); }, { passive: false });
+      let drag = null;
+      container.addEventListener("mousedown", (e) => { drag = { x: e.clientX - this.x, y: e.clientY - this.y }; });
+      window.addEventListener("mouseup", () => { drag = null; });
+      window.addEventListener("mousemove", (e) => { if (drag) { this.x = e.clientX - drag.x; this.y = e.clientY - drag.y; this.apply(); } });
+      container.addEventListener("dblclick", () => this.reset());
+    }
+    show(itemId) { this.reset(); this.img.src = `/api/items/${itemId}/image`; }
+    clear() { this.img.removeAttribute("src"); }
+    zoom(f) { this.scale = Math.min(16, Math.max(0.25, this.scale * f)); this.apply(); }
+    reset() { this.scale = 1; this.x = 0; this.y = 0; this.apply(); }
+    apply() { this.img.style.transform = `translate(${this.x}px, ${this.y}px) scale(${this.scale})`; }
+    handleKey(e) {
+      if (e.key === "+" || e.key === "=") { this.zoom(1.25); return true; }
+      if (e.key === "-") { this.zoom(0.8); return true; }
+      if (e.key === "0") { this.reset(); return true; }
+      return false;
+    }
+  }
+
+  function typing(e) {
+    const t = e.target;
+    return t && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type !== "checkbox" && t.type !== "radio"));
+  }
+
+  function itemMeta(item) {
+    const parts = [`item ${item.id}`, item.source_key || item.image_id];
+    if (item.width) parts.push(`${item.width}×${item.height}`);
+    if (item.aesthetic_score !== null) parts.push(`aesthetic ${Number(item.aesthetic_score).toFixed(2)}`);
+    return parts.join(" · ");
+  }
+
+  function setStatus(text, kind = "") {
+    const node = document.getElementById("status");
+    if (node) { node.textContent = text; node.className = `status ${kind}`; }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const logout = document.getElementById("logout");
+    if (logout) logout.addEventListener("click", async () => {
+      try { await api("POST", "/api/auth/logout"); } finally { window.location.href = "/login"; }
+    });
+  });
+
+  return { api, ApiError, el, pageData, ClaimKeeper, ImageViewer, showBanner, hideBanner, typing, itemMeta, setStatus };
+})();

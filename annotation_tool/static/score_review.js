@@ -1,0 +1,69 @@
+// Inspection (reviewers confirm or correct a score) and settlement (an admin decides).
+"use strict";
+(() => {
+  const page = PI.pageData();
+  const viewer = new PI.ImageViewer(document.getElementById("viewer"));
+  const keeper = new PI.ClaimKeeper(page.lockTtlS);
+  const scoreButtons = [...document.querySelectorAll("#scores button")];
+  const endpoint = page.task === "settle" ? "settlements" : "inspections";
+  const roundNames = { 0: "annotator", 1: "inspection 1", 2: "inspection 2", 3: "settlement" };
+  let current = null;
+  let chosen = null;
+  const skipped = [];
+
+  function choose(score) {
+    chosen = score;
+    scoreButtons.forEach((b) => b.classList.toggle("chosen", Number(b.dataset.score) === score));
+  }
+
+  function show(item) {
+    current = item;
+    viewer.show(item.id);
+    document.getElementById("item-meta").textContent = `${PI.itemMeta(item)} · ${item.stage}`;
+    const rows = item.scores.map((s) => PI.el("tr", { dataset: { round: s.round } },
+      PI.el("td", {}, roundNames[s.round] || s.round), PI.el("td", { class: "score" }, s.score),
+      PI.el("td", {}, s.user || ""), PI.el("td", {}, [...(s.checklist || []), s.comment].filter(Boolean).join(" · "))));
+    document.querySelector("#prior-scores tbody").replaceChildren(...rows);
+    document.getElementById("comment").value = "";
+    choose(null);
+    PI.setStatus("");
+  }
+
+  async function next() {
+    try {
+      const item = await PI.api("POST", `/api/projects/${page.projectId}/claims`, { task: page.task, exclude: skipped });
+      if (!item) {
+        current = null; keeper.stop(); viewer.clear(); document.getElementById("item-meta").textContent = "";
+        document.querySelector("#prior-scores tbody").replaceChildren();
+        PI.setStatus("Nothing waits for you here now.", "done");
+        return;
+      }
+      keeper.hold(item.id);
+      show(item);
+    } catch (e) { PI.setStatus(e.message, "error"); }
+  }
+
+  async function submit() {
+    if (!current) return;
+    if (chosen === null) { PI.setStatus("Choose a score 1-5 first.", "error"); return; }
+    try {
+      await PI.api("POST", `/api/items/${current.id}/${endpoint}`, { score: chosen, comment: document.getElementById("comment").value });
+      await next();
+    } catch (e) { PI.setStatus(e.message, "error"); }
+  }
+
+  scoreButtons.forEach((b) => b.addEventListener("click", () => choose(Number(b.dataset.score))));
+  document.getElementById("submit").addEventListener("click", submit);
+  document.addEventListener("keydown", (e) => {
+    if (PI.typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (/^[1-5]$/.test(e.key)) { choose(Number(e.key)); e.preventDefault(); }
+    else if (e.key === "c" && current) {
+      const own = current.scores.find((s) => s.round === 0);
+      if (own) choose(own.score);
+    } else if (e.key === "Enter") { e.preventDefault(); submit(); }
+    else if (e.key === "ArrowRight" && current) { e.preventDefault(); skipped.push(current.id); keeper.release().then(next); }
+    else if (viewer.handleKey(e)) e.preventDefault();
+  });
+  window.addEventListener("pagehide", () => keeper.release());
+  next();
+})();

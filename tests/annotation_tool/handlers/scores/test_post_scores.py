@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from review_factories import add_score, make_item, make_project, role_users_status
+
+from annotation_tool.models import Score, Stage
+
+
+class TestPostScores:
+    def url(self, item_id: int) -> str:
+        return f"/api/items/{item_id}/scores"
+
+    def claim(self, client, project_id: int) -> dict:
+        return client.post(f"/api/projects/{project_id}/claims", json={"task": "selection"}).json()
+
+    def test_score_moves_item_to_inspection_and_frees_it(self, client_for, annotator, db, images):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"])
+        client = client_for(annotator)
+        self.claim(client, project.id)
+        resp = client.post(self.url(item.id), json={"score": 4, "checklist": ["S1", "S5"]})
+        assert resp.status_code == 201
+        assert resp.json() == {"id": item.id, "stage": "inspection_1", "final_score": None}
+        db.refresh(item)
+        assert (item.annotator_id, item.lock_user_id) == (annotator.id, None)
+        score = db.query(Score).one()
+        assert (score.round, score.score, score.checklist) == (0, 4, ["S1", "S5"])
+
+    def test_rescore_before_inspection_keeps_both_rows(self, client_for, annotator, db, images):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"])
+        client = client_for(annotator)
+        self.claim(client, project.id)
+        client.post(self.url(item.id), json={"score": 4})
+        resp = client.post(self.url(item.id), json={"score": 5})
+        assert resp.status_code == 201
+        assert [s.score for s in db.query(Score).order_by(Score.id)] == [4, 5]
+
+    def test_rescore_after_inspection_is_refused(self, client_for, annotator, reviewer, db, images):
+        project = make_project(db)
+        item = make_item(
+            db, project, images["coffee"], stage=Stage.INSPECTION_2, annotator_id=annotator.id
+        )
+        add_score(db, item, annotator, 0, 4)
+        add_score(db, item, reviewer, 1, 4)
+        resp = client_for(annotator).post(self.url(item.id), json={"score": 2})
+        assert resp.status_code == 409
+        assert resp.json()["error"] == "invalid_state"
+
+    def test_item_claimed_by_someone_else_is_409(
+        self, client_for, annotator, annotator2, db, images
+    ):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"])
+        self.claim(client_for(annotator2), project.id)
+        resp = client_for(annotator).post(self.url(item.id), json={"score": 3})
+        assert resp.status_code == 409
+        assert resp.json()["error"] == "lock_lost"
+
+    def test_score_out_of_range_and_unknown_rule(self, client_for, annotator, db, images):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"])
+        client = client_for(annotator)
+        assert client.post(self.url(item.id), json={"score": 6}).status_code == 422
+        resp = client.post(self.url(item.id), json={"score": 3, "checklist": ["S99"]})
+        assert resp.status_code == 422
+        assert resp.json()["message"] == "unknown selection rules: ['S99']"
+
+    def test_annotators_only(self, client_for, db, images):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"])
+        statuses = role_users_status(client_for, db, "POST", self.url(item.id), json={"score": 3})
+        assert statuses == {"annotator": 201, "reviewer": 403, "admin": 403}

@@ -1,0 +1,199 @@
+"""Small builders for review-tool tests: images, manifests, users, items in any stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from PIL import Image
+from skimage import data as skdata
+from sqlalchemy.orm import Session
+
+from annotation_tool.contexts import accounts
+from annotation_tool.models import (
+    DescriptionVersion,
+    Item,
+    Project,
+    ProjectKind,
+    Review,
+    Score,
+    Stage,
+    StudyCaption,
+    User,
+    VersionKind,
+)
+from curation.image_ref import file_ref
+from paraimage.manifest import record_id, to_table
+
+PASSWORD = "correct horse battery"
+IMAGE_NAMES = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+)
+
+# 6 sentences, 182 words, starts with the subject, no speculation: passes every rule.
+# It describes skimage's astronaut photo, which the browser tests and screenshots show.
+GOOD_DESCRIPTION = (
+    "A portrait photo of a smiling astronaut in an orange spacesuit seated in front of an "
+    "American flag and a model of a space shuttle. The astronaut is a woman with short light "
+    "brown hair who looks straight at the camera, and the silver metal neck ring of the suit "
+    "frames her face and a black collar. On the left side of the frame the flag shows red and "
+    "white stripes and white stars on a blue field that fills the upper left corner. On the "
+    "right side a white model of the shuttle with a large brown fuel tank stands upright "
+    "against a plain grey wall. In the lower right corner she holds a white helmet with a dark "
+    "reflective visor, and several round and oval mission patches in blue, white and red are "
+    "sewn on the chest and the arms of the orange suit. The lighting is soft and even, and the "
+    "whole scene is framed as a formal studio portrait with the person in the centre between "
+    "the flag on the left and the shuttle model on the right."
+)
+
+
+def write_images(folder: Path, edge: int = 320) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in IMAGE_NAMES:
+        array = getattr(skdata, name)()
+        img = Image.fromarray(array).convert("RGB")
+        img.thumbnail((edge, edge))
+        path = folder / f"{name}.jpg"
+        img.save(path, "JPEG", quality=80)
+        paths[name] = path
+    return paths
+
+
+def manifest_rows(
+    images: dict[str, Path], captioners: tuple[str, ...] = ("cogvlm",)
+) -> list[dict[str, Any]]:
+    """One row per (image, captioner); aesthetic and short edge vary so filters matter."""
+    rows = []
+    for i, (name, path) in enumerate(sorted(images.items())):
+        for model in captioners:
+            rows.append(
+                {
+                    "id": record_id("test", name),
+                    "source": "test",
+                    "source_key": name,
+                    "shard_id": "00000",
+                    "image_ref": file_ref(path),
+                    "run_id": "run-1",
+                    "schema_version": 1,
+                    "width": 1600,
+                    "height": 1200 + 100 * i,
+                    "short_edge": 1000 + 20 * i,
+                    "aesthetic_score": 6.0 + 0.2 * i,
+                    "status": "rejected" if name == "immunohistochemistry" else "kept",
+                    "caption": f"{model} caption of the {name} photo.",
+                    "caption_model": model,
+                    "caption_prompt": "Describe the image.",
+                }
+            )
+    return rows
+
+
+def write_run(run_dir: Path, rows: list[dict[str, Any]]) -> Path:
+    (run_dir / "manifests").mkdir(parents=True, exist_ok=True)
+    pq.write_table(to_table(rows), run_dir / "manifests" / "00000.parquet")
+    return run_dir
+
+
+def make_user(db: Session, username: str, role: str) -> User:
+    user = accounts.create_user(db, username, PASSWORD, role)
+    db.commit()
+    return user
+
+
+def make_project(
+    db: Session, name: str = "small", kind: str = ProjectKind.SMALL, **kw: Any
+) -> Project:
+    project = Project.create(db, name=name, kind=kind, **kw)
+    db.commit()
+    return project
+
+
+def make_item(
+    db: Session,
+    project: Project,
+    image_path: Path,
+    stage: Stage = Stage.SELECTION,
+    **values: Any,
+) -> Item:
+    item = Item.create(
+        db,
+        project_id=project.id,
+        image_id=values.pop("image_id", f"img-{image_path.stem}-{stage}-{id(values)}"),
+        image_ref=file_ref(image_path),
+        width=320,
+        height=240,
+        stage=stage,
+        **values,
+    )
+    db.commit()
+    return item
+
+
+def add_score(db: Session, item: Item, user: User, round_: int, score: int) -> Score:
+    score_row = Score.create(db, item_id=item.id, user_id=user.id, round=round_, score=score)
+    db.commit()
+    return score_row
+
+
+def add_version(
+    db: Session,
+    item: Item,
+    author: User | None,
+    text: str,
+    kind: str = VersionKind.SUBMIT,
+    draft_model: str | None = None,
+) -> None:
+    item.description_version += 1
+    DescriptionVersion.create(
+        db,
+        item_id=item.id,
+        version=item.description_version,
+        kind=kind,
+        text=text,
+        author_id=author.id if author else None,
+        draft_model=draft_model,
+    )
+    db.commit()
+
+
+def add_review(
+    db: Session, item: Item, reviewer: User, round_: int, decision: str = "accept"
+) -> None:
+    Review.create(
+        db,
+        item_id=item.id,
+        round=round_,
+        audit_cycle=item.audit_cycle,
+        description_version=item.description_version,
+        reviewer_id=reviewer.id,
+        decision=decision,
+        rules=[] if decision == "accept" else ["D5"],
+        comment="" if decision == "accept" else "fix",
+    )
+    db.commit()
+
+
+def add_caption(db: Session, item: Item, model: str, caption: str) -> StudyCaption:
+    row = StudyCaption.create(db, item_id=item.id, model=model, caption=caption)
+    db.commit()
+    return row
+
+
+def role_users_status(client_for, db: Session, method: str, url: str, **kw: Any) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """The HTTP status a fresh user of each role gets for the same request."""
+    users = {
+        "annotator": make_user(db, "role-annotator", "annotator"),
+        "reviewer": make_user(db, "role-reviewer", "reviewer"),
+        "admin": make_user(db, "role-admin", "admin"),
+    }
+    return {
+        role: client_for(user).request(method, url, **kw).status_code
+        for role, user in users.items()
+    }
