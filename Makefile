@@ -14,6 +14,7 @@ lint: setup
 	.venv/bin/ruff check .
 
 test: setup
-	@if [ -f scripts/setup_browser.sh ]; then bash scripts/setup_browser.sh; fi
+	bash scripts/setup_browser.sh
+	bash scripts/setup_postgres.sh
 	.venv/bin/ruff check .
 	.venv/bin/pytest -p no:cacheprovider
