@@ -46,8 +46,11 @@ class BaseCaptioner(ABC):
         self.target_words = target_words
 
     @abstractmethod
-    def generate(self, images: list[np.ndarray], retry: bool = False) -> list[Generation]:
-        """One generation per image, in order; may raise for the whole batch."""
+    def generate(
+        self, images: list[np.ndarray], retry: bool = False
+    ) -> list[Generation | Exception]:
+        """One result per image, in order: a generation, or the exception of that image
+        alone (remote backends); raising fails the whole batch (local engines)."""
 
     def _generate_isolating_failures(
         self, images: list[np.ndarray], retry: bool = False
@@ -55,7 +58,7 @@ class BaseCaptioner(ABC):
         if not images:
             return []
         try:
-            return list(self.generate(images, retry=retry))
+            return list(self.generate(images, retry=retry))  # may hold per-image errors
         except Exception as exc:  # noqa: BLE001 - any engine failure is retried smaller
             if len(images) == 1:
                 return [exc]

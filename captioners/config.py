@@ -150,7 +150,28 @@ class TransformersCaptionerConfig(CaptionerConfig):
     attn_implementation: str | None = Field(None, description="e.g. sdpa, flash_attention_2")
 
 
-CAPTIONER_BACKENDS = ("vllm", "transformers")
+class OpenAICaptionerConfig(CaptionerConfig):
+    backend: Literal["openai"]
+    model: str = Field(description="the model name the server serves (its /v1/models id)")
+    base_url: str = Field(description="e.g. http://127.0.0.1:8000/v1")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable of the key")
+    max_concurrency: int = Field(16, gt=0, description="requests in flight per actor")
+    timeout_s: float = Field(120.0, gt=0, description="per request")
+    max_retries: int = Field(4, ge=0, description="on connection errors, 429 and 5xx")
+    jpeg_quality: int = Field(90, ge=1, le=100)
+    num_gpus: float = Field(0.0, ge=0.0, description="the server has the GPUs")
+
+    @field_validator("model")
+    @classmethod
+    def _local_path_must_exist(cls, model: str) -> str:
+        return model  # a served model name, never a path we load
+
+    @property
+    def trust_remote_code(self) -> bool:
+        return False
+
+
+CAPTIONER_BACKENDS = ("vllm", "transformers", "openai")
 
 
 def _backend_of(value: Any) -> str:
@@ -162,6 +183,7 @@ def _backend_of(value: Any) -> str:
 
 AnyCaptionerConfig = Annotated[
     Annotated[VLLMCaptionerConfig, Tag("vllm")]
-    | Annotated[TransformersCaptionerConfig, Tag("transformers")],
+    | Annotated[TransformersCaptionerConfig, Tag("transformers")]
+    | Annotated[OpenAICaptionerConfig, Tag("openai")],
     Discriminator(_backend_of),
 ]

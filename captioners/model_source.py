@@ -107,3 +107,22 @@ def model_image_size(model_path: str, trust_remote_code: bool = False) -> int:
             if size.get(key):
                 return int(size[key])
     raise ModelUnavailableError(f"cannot tell the input image size of {model_path}")
+
+
+# Remote servers resize with their own processor; this only bounds upload size.
+REMOTE_IMAGE_SIZE = 768
+
+
+def prepare_captioner(config: CaptionerConfig) -> tuple[ResolvedModel, int]:
+    """The model to load and the short edge to resize to, checked before any work.
+
+    Raises ``ModelUnavailableError`` (or the OpenAI backend's ``ServerUnavailableError``)
+    with a message naming the config key.
+    """
+    if config.backend == "openai":
+        from captioners.openai_backend import check_server
+
+        check_server(config)
+        return ResolvedModel(config.model, config.model), config.image_size or REMOTE_IMAGE_SIZE
+    model = resolve_model(config)
+    return model, config.image_size or model_image_size(model.path, config.trust_remote_code)

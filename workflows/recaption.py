@@ -18,9 +18,9 @@ if __package__ in (None, ""):  # run as a script (also under `ray job submit`)
 from captioners.model_source import (  # noqa: E402
     ModelUnavailableError,
     ResolvedModel,
-    model_image_size,
-    resolve_model,
+    prepare_captioner,
 )
+from captioners.openai_backend import ServerUnavailableError  # noqa: E402
 from captioners.prepare import CaptionImagePrep  # noqa: E402
 from captioners.registry import CAPTIONERS  # noqa: E402
 from curation.probe import ProbeStage  # noqa: E402
@@ -67,11 +67,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, args.overrides)
         source = build_sources(config.sources)
-        model = resolve_model(config.captioner)
-        image_size = config.captioner.image_size or model_image_size(
-            model.path, config.captioner.trust_remote_code
-        )
-    except (ConfigError, ModelUnavailableError) as exc:
+        model, image_size = prepare_captioner(config.captioner)
+    except (ConfigError, ModelUnavailableError, ServerUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     if model.note:

@@ -236,6 +236,24 @@ def test_sigkill_part_way_then_resume_gives_the_same_rows(
     assert list(manifests.glob("*.tmp")) == []
 
 
+def test_transformers_backend_through_the_job(
+    job_env: dict[str, str], photos: Path, tiny_llava: Path, tmp_path: Path
+) -> None:
+    captioner = json.dumps({
+        "backend": "transformers", "model": str(tiny_llava), "target_words": 10,
+        "dtype": "float32", "device": "cpu", "batch_size": 8, "num_gpus": 0,
+    })
+    result = run_demo(job_env, *demo_args(tmp_path, photos, "--set", f"captioner={captioner}"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    rows = manifest_rows(tmp_path / "demo")
+    statuses = {s: sum(1 for r in rows if r["status"] == s) for s in EXPECTED_STATUS}
+    assert statuses == EXPECTED_STATUS
+    kept = [r for r in rows if r["status"] == "kept"]
+    assert {r["caption_model"] for r in kept} == {str(tiny_llava)}
+    assert all(r["caption_raw"] is not None and r["caption_n_tokens"] > 0 for r in kept)
+    assert {json.loads(r["caption_params"])["max_tokens"] for r in kept} == {48}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

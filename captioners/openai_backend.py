@@ -1,0 +1,132 @@
+"""Captioning through an OpenAI-compatible chat-completions server (``vllm serve``,
+SGLang, TGI, hosted APIs).
+
+Images go as base64 JPEG data URLs; requests run concurrently up to
+``max_concurrency`` per actor; the ``openai`` SDK handles timeouts and retries with
+exponential backoff on connection errors, 408/409/429 and 5xx (honouring
+``Retry-After``). An image whose request still fails becomes that image's error; the
+server itself is checked before any work (``check_server``): down, or not serving the
+configured model, stops the run with exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import os
+from typing import Any
+
+import numpy as np
+
+from captioners.base import BaseCaptioner, Generation
+from captioners.config import OpenAICaptionerConfig
+
+
+class ServerUnavailableError(RuntimeError):
+    """The server cannot be reached or does not serve the configured model."""
+
+
+def api_key(config: OpenAICaptionerConfig) -> str:
+    # Local servers accept any key; the SDK insists on a non-empty one.
+    return os.environ.get(config.api_key_env) or "EMPTY"
+
+
+def check_server(config: OpenAICaptionerConfig) -> None:
+    import openai
+
+    client = openai.OpenAI(
+        base_url=config.base_url, api_key=api_key(config), timeout=10.0, max_retries=1
+    )
+    try:
+        served = [model.id for model in client.models.list()]
+    except openai.APIConnectionError as exc:
+        raise ServerUnavailableError(
+            f"captioner.base_url: cannot reach {config.base_url} ({exc.__cause__ or exc})"
+        ) from exc
+    except openai.APIStatusError as exc:
+        raise ServerUnavailableError(
+            f"captioner.base_url: {config.base_url} answered {exc.status_code} to /models "
+            f"(wrong URL or API key in ${config.api_key_env}?)"
+        ) from exc
+    if config.model not in served:
+        raise ServerUnavailableError(
+            f"captioner.model: {config.base_url} serves {served}, not {config.model!r}"
+        )
+
+
+def data_url(image: np.ndarray, quality: int) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class OpenAICaptioner(BaseCaptioner):
+    def __init__(self, config: OpenAICaptionerConfig, model_path: str, model_name: str) -> None:
+        super().__init__(qa=config.qa, target_words=config.target_words)
+        self.config = config
+        self.model_name = model_name
+        self.prompt_text = config.prompt_text
+        self.params = config.sampling_params()
+        self.retry_params = config.sampling_params(retry=True)
+        self.params_json = config.sampling_params_json()
+        self.retry_params_json = config.sampling_params_json(retry=True)
+
+    def _request(self, image: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "model": self.config.model,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url",
+                         "image_url": {"url": data_url(image, self.config.jpeg_quality)}},
+                        {"type": "text", "text": self.prompt_text},
+                    ],
+                }
+            ],
+            "max_tokens": params["max_tokens"],
+            "temperature": params["temperature"],
+            "top_p": params["top_p"],
+            "seed": params["seed"],
+            # not in OpenAI's API; vLLM and SGLang read it from the body
+            "extra_body": {"repetition_penalty": params["repetition_penalty"]},
+        }
+
+    async def _generate(
+        self, images: list[np.ndarray], params: dict[str, Any]
+    ) -> list[Generation | Exception]:
+        import openai
+
+        semaphore = asyncio.Semaphore(self.config.max_concurrency)
+        async with openai.AsyncOpenAI(
+            base_url=self.config.base_url,
+            api_key=api_key(self.config),
+            timeout=self.config.timeout_s,
+            max_retries=self.config.max_retries,
+        ) as client:
+
+            async def one(image: np.ndarray) -> Generation | Exception:
+                async with semaphore:
+                    try:
+                        response = await client.chat.completions.create(
+                            **self._request(image, params)
+                        )
+                    except openai.OpenAIError as exc:
+                        return exc
+                choice = response.choices[0]
+                usage = response.usage
+                return Generation(
+                    text=choice.message.content or "",
+                    finish_reason=choice.finish_reason,
+                    n_tokens=usage.completion_tokens if usage else 0,
+                )
+
+            return list(await asyncio.gather(*(one(image) for image in images)))
+
+    def generate(
+        self, images: list[np.ndarray], retry: bool = False
+    ) -> list[Generation | Exception]:
+        return asyncio.run(self._generate(images, self.retry_params if retry else self.params))
