@@ -1,0 +1,197 @@
+"""Deduplication across a whole run: exact (sha256) and near (perceptual hash).
+
+Shards are written independently and resumably, so duplicates are found by a run-level
+step over the manifests, not inside a shard. Per image, ``PerceptualHashFilter`` only
+records ``phash`` (it never rejects); ``dedup_run`` then groups rows across all
+manifests, keeps the first row of every group in the stable order
+``(shard_id, source_key, id)`` and returns the others with ``duplicate_of``.
+
+Near duplicates use the pigeonhole trick of multi-index hashing: two 64-bit hashes
+within Hamming distance ``k`` agree exactly on at least one of ``k + 1`` disjoint bit
+bands, so an equi-join on bands (DuckDB) finds every candidate pair without comparing
+all pairs; the candidates are then checked with the real distance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import duckdb
+import imagehash
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+from pydantic import Field
+
+from filters.base import BaseImageFilter, FilterConfig
+
+KIND_EXACT = "exact"
+KIND_NEAR = "near"
+DEDUP_REASONS = {KIND_EXACT: "dedup_exact", KIND_NEAR: "dedup_near"}
+HASH_BITS = 64
+# phash of an image reduced to this size first: the hash sees 32x32 pixels anyway,
+# and resampling a 3-megapixel image straight to 32x32 costs more than the hash.
+_PREREDUCE_TO = 256
+
+DEDUP_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("duplicate_of", pa.string(), nullable=False),
+        pa.field("dedup_kind", pa.string(), nullable=False),
+    ]
+)
+
+
+class DedupFilterConfig(FilterConfig):
+    # Hamming distance between 64-bit pHashes at or below which two images are near
+    # duplicates; 0 disables near-dup (exact only). Above ~12 unrelated images collide.
+    max_hamming: int = Field(default=6, ge=0, le=16)
+
+
+def compute_phash(image: Image.Image) -> str:
+    """64-bit DCT perceptual hash (ImageHash's ``phash``) as 16 hex digits."""
+    gray = image.convert("L")
+    factor = min(gray.size) // _PREREDUCE_TO
+    if factor > 1:
+        gray = gray.reduce(factor)
+    return str(imagehash.phash(gray, hash_size=8))
+
+
+class PerceptualHashFilter(BaseImageFilter):
+    """Records ``phash``; rejection happens run-wide in ``dedup_run``."""
+
+    name: ClassVar[str] = "dedup"
+
+    def __init__(self, config: DedupFilterConfig | None = None) -> None:
+        self.config = config or DedupFilterConfig()
+        super().__init__(self.config.mode)
+
+    def score(self, row: dict[str, Any], image: Image.Image | None) -> dict[str, Any]:
+        return {"phash": compute_phash(image)} if image is not None else {}
+
+    def reject_reason(self, row: dict[str, Any], scores: dict[str, Any]) -> str | None:
+        return None
+
+
+def _bands(max_hamming: int) -> list[tuple[int, int]]:
+    """``max_hamming + 1`` disjoint (shift, width) bit bands covering 64 bits."""
+    n = max_hamming + 1
+    edges = np.linspace(0, HASH_BITS, n + 1).round().astype(int)
+    return [(int(lo), int(hi - lo)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def _load_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[str],
+               statuses: Sequence[str]) -> dict[str, list]:
+    rows = con.execute(
+        """
+        SELECT id, sha256, phash
+        FROM read_parquet($paths, union_by_name = true)
+        WHERE status IN (SELECT unnest($statuses))
+        ORDER BY shard_id, source_key, id
+        """,
+        {"paths": list(paths), "statuses": list(statuses)},
+    ).fetchall()
+    return {"id": [r[0] for r in rows], "sha256": [r[1] for r in rows],
+            "phash": [r[2] for r in rows]}
+
+
+def _near_pairs(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, order: np.ndarray,
+                max_hamming: int) -> np.ndarray:
+    """Pairs ``(i, j)`` of row positions, i < j, with Hamming distance <= max_hamming."""
+    long = {"ord": [], "band": [], "val": []}
+    for b, (shift, width) in enumerate(_bands(max_hamming)):
+        long["ord"].append(order)
+        long["band"].append(np.full(len(order), b, dtype=np.int16))
+        long["val"].append((hashes >> np.uint64(shift)) & np.uint64((1 << width) - 1))
+    bands = pa.table({k: np.concatenate(v) for k, v in long.items()})  # noqa: F841
+    hash_table = pa.table({"ord": order, "h": hashes})  # noqa: F841
+    pairs = con.execute(
+        """
+        WITH cand AS (
+            SELECT DISTINCT a.ord AS i, b.ord AS j
+            FROM bands a JOIN bands b
+              ON a.band = b.band AND a.val = b.val AND a.ord < b.ord
+        )
+        SELECT cand.i, cand.j
+        FROM cand
+        JOIN hash_table ha ON ha.ord = cand.i
+        JOIN hash_table hb ON hb.ord = cand.j
+        WHERE bit_count(xor(ha.h, hb.h)) <= $k
+        ORDER BY cand.j, cand.i
+        """,
+        {"k": max_hamming},
+    ).fetchnumpy()
+    return np.stack([pairs["i"], pairs["j"]], axis=1) if len(pairs["i"]) else np.empty((0, 2))
+
+
+def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
+              statuses: Sequence[str] = ("kept",)) -> pa.Table:
+    """Duplicates among the rows of ``manifest_paths`` with a status in ``statuses``.
+
+    Returns ``(id, duplicate_of, dedup_kind)`` for every row to reject; the row each
+    points at is the first of its group in ``(shard_id, source_key, id)`` order and is
+    itself kept. A greedy pass in that order decides near duplicates: a row is a
+    duplicate of the earliest *kept* row within ``max_hamming``, so a chain A~B~C with
+    A far from C keeps A and C. ``max_hamming=0`` still merges identical pHashes;
+    ``max_hamming < 0`` turns near-dup off.
+    """
+    paths = [str(p) for p in manifest_paths]
+    if not paths:
+        return DEDUP_SCHEMA.empty_table()
+    con = duckdb.connect()
+    rows = _load_rows(con, paths, statuses)
+    ids, shas, phashes = rows["id"], rows["sha256"], rows["phash"]
+    n = len(ids)
+    target = np.full(n, -1, dtype=np.int64)  # position of the kept twin, -1 if kept
+    kind: list[str | None] = [None] * n
+
+    first_by_sha: dict[str, int] = {}
+    for i, sha in enumerate(shas):
+        if sha is None:
+            continue
+        if sha in first_by_sha:
+            target[i], kind[i] = first_by_sha[sha], KIND_EXACT
+        else:
+            first_by_sha[sha] = i
+
+    if max_hamming >= 0:
+        # Exact duplicates already point at their twin; only their representatives
+        # take part in the near-duplicate pass.
+        cand = np.array([i for i in range(n) if target[i] < 0 and phashes[i]], dtype=np.int64)
+        if len(cand) > 1:
+            hashes = np.array([int(phashes[i], 16) for i in cand], dtype=np.uint64)
+            for i, j in _near_pairs(con, hashes, cand, max_hamming):
+                i, j = int(i), int(j)
+                # Pairs come sorted by (j, i): the first kept i is j's earliest twin.
+                if target[j] < 0 and target[i] < 0:
+                    target[j], kind[j] = i, KIND_NEAR
+
+    # An exact copy of a row that is itself a near duplicate points at the row kept.
+    out_ids, out_dup, out_kind = [], [], []
+    for j in range(n):
+        if target[j] < 0:
+            continue
+        root = int(target[j])
+        while target[root] >= 0:
+            root = int(target[root])
+        out_ids.append(ids[j])
+        out_dup.append(ids[root])
+        out_kind.append(kind[j])
+    return pa.table({"id": out_ids, "duplicate_of": out_dup, "dedup_kind": out_kind},
+                    schema=DEDUP_SCHEMA)
+
+
+def write_dedup(run_dir: Path, max_hamming: int, statuses: Sequence[str] = ("kept",)) -> Path:
+    """``dedup_run`` over ``RUN_DIR/manifests/*.parquet``, to ``dedup/duplicates.parquet``."""
+    run_dir = Path(run_dir)
+    paths = sorted((run_dir / "manifests").glob("*.parquet"))
+    table = dedup_run(paths, max_hamming, statuses)
+    out = run_dir / "dedup" / "duplicates.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(out)  # atomic, like the manifests
+    return out

@@ -1,0 +1,395 @@
+"""Evaluation set and scorecard of the mosaic detector: ``python -m filters.mosaic_eval``.
+
+Every image starts from a real photograph shipped by scikit-image or matplotlib (no
+download), cropped and flipped at random, then:
+
+positives
+  ``pixelate_avg``      a face-sized box pixelated with averaged cells (block 4-32 px)
+  ``pixelate_center``   the same with centre-sampled cells
+  ``pixelate_feather``  averaged or centre-sampled, blended in with a feathered edge
+  ``blur_box``          a face-sized box replaced by its Gaussian blur (sigma 4-20)
+negatives
+  ``clean``             the photograph as is
+  ``heavy_jpeg``        quality 8-30, where JPEG's own 8x8 blocks show
+  ``shallow_dof``       background blurred with depth fall-off around a sharp subject
+  ``tex_tiles``         square tiles with grout (incl. small "mosaic" bathroom tiles)
+  ``tex_brick``         scikit-image's brick photo and synthetic brick bond
+  ``tex_fabric``        woven threads, over/under
+  ``tex_grid``          graph paper: thin lines every 8-40 px
+  ``tex_screen``        a photo shown on an LED/LCD panel: cells with dark gaps
+
+Everything is then JPEG-compressed at quality 60-95 (the heavy-JPEG negatives lower).
+"Face-sized" is 112 px up to 35 % of the short edge and at most 10 % of the image,
+aspect 0.75-1.33 (the photos are 300-1400 px, smaller than SA-1B's ~1500x2250).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from filters.mosaic import MosaicFilterConfig, detect_mosaic
+
+POSITIVE = ("pixelate_avg", "pixelate_center", "pixelate_feather", "blur_box")
+NEGATIVE = ("clean", "heavy_jpeg", "shallow_dof", "tex_tiles", "tex_brick", "tex_fabric",
+            "tex_grid", "tex_screen")
+CATEGORIES = POSITIVE + NEGATIVE
+_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina",
+           "immunohistochemistry", "camera", "coins", "grass", "gravel", "motorcycle_left",
+           "motorcycle_right", "brick")
+MIN_FACE = 112
+
+
+@lru_cache(maxsize=1)
+def photographs() -> tuple[np.ndarray, ...]:
+    """Real photographs (RGB uint8) shipped by scikit-image and matplotlib."""
+    import matplotlib.cbook
+    import skimage.data
+
+    out = []
+    for name in _PHOTOS:
+        if name.startswith("motorcycle"):
+            image = skimage.io.imread(Path(skimage.data.__file__).parent / f"{name}.png")
+        else:
+            image = getattr(skimage.data, name)()
+        if image.ndim == 2:
+            image = np.stack([image] * 3, axis=-1)
+        out.append(np.ascontiguousarray(image[..., :3]))
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
+        out.append(np.asarray(Image.open(fh).convert("RGB")))
+    return tuple(out)
+
+
+def _photo(rng: np.random.Generator, min_side: int = 300) -> np.ndarray:
+    """A random crop (>= 300 px) of a photograph, at its own resolution.
+
+    Upscaling towards SA-1B's size was tried and rejected: bicubic upscaling softens
+    the whole photo, which is not what a sharp 1500x2250 original looks like.
+    """
+    pool = [p for p in photographs() if min(p.shape[:2]) >= min_side]
+    img = pool[rng.integers(len(pool))]
+    h, w = img.shape[:2]
+    ch, cw = rng.integers(min(h, 300), h + 1), rng.integers(min(w, 300), w + 1)
+    y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+    img = img[y : y + ch, x : x + cw]
+    if rng.random() < 0.5:
+        img = img[:, ::-1]
+    return np.ascontiguousarray(img)
+
+
+def _face_box(rng: np.random.Generator, h: int, w: int, min_side: int = MIN_FACE
+              ) -> tuple[int, int, int, int]:
+    # Faces: 112 px up to 35 % of the short edge and at most 10 % of the image.
+    top = min(0.35 * min(h, w), (0.10 * h * w) ** 0.5)
+    side = rng.uniform(min_side, max(min_side + 1, top))
+    aspect = rng.uniform(0.75, 1.33)
+    bh, bw = int(min(side * aspect, h - 2)), int(min(side, w - 2))
+    # Off the border: the detector leaves regions touching it alone (soft backgrounds).
+    margin = 32
+    bh, bw = min(bh, h - 2 * margin - 1), min(bw, w - 2 * margin - 1)
+    y, x = int(rng.integers(margin, h - bh - margin)), int(rng.integers(margin, w - bw - margin))
+    return y, x, y + bh, x + bw
+
+
+def _pixelate(region: np.ndarray, block: int, centre: bool) -> np.ndarray:
+    h, w = region.shape[:2]
+    ny, nx = -(-h // block), -(-w // block)
+    pad = np.pad(region.astype(np.float32), ((0, ny * block - h), (0, nx * block - w), (0, 0)),
+                 mode="edge")
+    cells = pad.reshape(ny, block, nx, block, 3)
+    # Centre-sampled: what nearest-neighbour down/up-scaling makes; averaged: box filter.
+    values = cells[:, block // 2, :, block // 2] if centre else cells.mean(axis=(1, 3))
+    full = np.repeat(np.repeat(values, block, axis=0), block, axis=1)
+    return full[:h, :w]
+
+
+def _feather(h: int, w: int, width: float) -> np.ndarray:
+    yy = np.minimum(np.arange(h), np.arange(h)[::-1])[:, None]
+    xx = np.minimum(np.arange(w), np.arange(w)[::-1])[None, :]
+    return np.clip(np.minimum(yy, xx) / width, 0, 1)[..., None]
+
+
+def _paste(img: np.ndarray, box: tuple[int, int, int, int], new: np.ndarray,
+           alpha: np.ndarray | None = None) -> np.ndarray:
+    y0, x0, y1, x1 = box
+    out = img.astype(np.float32)
+    old = out[y0:y1, x0:x1]
+    out[y0:y1, x0:x1] = new if alpha is None else alpha * new + (1 - alpha) * old
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+Box = tuple[int, int, int, int]
+
+
+def _pixelated(rng: np.random.Generator, mode: str) -> tuple[np.ndarray, Box]:
+    img = _photo(rng)
+    block = int(rng.integers(4, 33))
+    box = _face_box(rng, *img.shape[:2], min_side=max(MIN_FACE, 3 * block))
+    y0, x0, y1, x1 = box
+    centre = mode == "center" or (mode == "feather" and rng.random() < 0.5)
+    new = _pixelate(img[y0:y1, x0:x1], block, centre)
+    alpha = _feather(y1 - y0, x1 - x0, rng.uniform(3, 16)) if mode == "feather" else None
+    return _paste(img, box, new, alpha), box
+
+
+def _blur_box(rng: np.random.Generator) -> tuple[np.ndarray, Box]:
+    img = _photo(rng)
+    sigma = rng.uniform(4, 20)
+    box = _face_box(rng, *img.shape[:2])
+    blurred = ndimage.gaussian_filter(img.astype(np.float32), sigma=(sigma, sigma, 0))
+    y0, x0, y1, x1 = box
+    return _paste(img, box, blurred[y0:y1, x0:x1]), box
+
+
+def _shallow_dof(rng: np.random.Generator) -> np.ndarray:
+    img = _photo(rng).astype(np.float32)
+    h, w = img.shape[:2]
+    sigma = rng.uniform(2, 10)
+    blurred = ndimage.gaussian_filter(img, sigma=(sigma, sigma, 0))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    if rng.random() < 0.5:  # subject in focus: an ellipse, soft fall-off outside it
+        cy, cx = rng.uniform(0.35, 0.65) * h, rng.uniform(0.35, 0.65) * w
+        ry, rx = rng.uniform(0.2, 0.4) * h, rng.uniform(0.2, 0.4) * w
+        d = np.sqrt(((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2)
+    else:  # focal plane across the frame (ground in focus, distance soft)
+        d = 1 + (rng.uniform(0.3, 0.6) * h - yy) / (0.2 * h)
+    weight = np.clip(d - 1, 0, 1)[..., None]  # 0 in focus, 1 fully blurred
+    out = weight * blurred + (1 - weight) * img
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _finish_texture(rng: np.random.Generator, tex: np.ndarray) -> np.ndarray:
+    """Light, noise and sometimes a small rotation, as a photograph of it would have."""
+    h, w = tex.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    light = 1 + 0.25 * (np.sin(yy / h * rng.uniform(1, 3)) * np.cos(xx / w * rng.uniform(1, 3)))
+    tex = tex * light[..., None] + rng.normal(0, rng.uniform(0.5, 4), tex.shape)
+    tex = np.clip(tex, 0, 255).astype(np.uint8)
+    if rng.random() < 0.4:  # most photographed textures are not pixel-aligned
+        angle = rng.uniform(-8, 8)
+        big = Image.fromarray(tex).rotate(angle, resample=Image.BICUBIC, expand=False)
+        m = int(0.1 * min(h, w))
+        tex = np.asarray(big)[m : h - m, m : w - m]
+    return tex
+
+
+def _canvas(rng: np.random.Generator) -> tuple[int, int]:
+    return int(rng.integers(400, 800)), int(rng.integers(400, 800))
+
+
+def _colour(rng: np.random.Generator, base: np.ndarray, spread: float) -> np.ndarray:
+    return np.clip(base + rng.normal(0, spread, 3), 0, 255)
+
+
+def _tiles(rng: np.random.Generator) -> np.ndarray:
+    h, w = _canvas(rng)
+    size = int(rng.integers(10, 24) if rng.random() < 0.4 else rng.integers(24, 90))
+    grout = int(rng.integers(1, 6))
+    period = size + grout
+    base = rng.uniform(40, 230, 3)
+    spread = rng.uniform(2, 40)  # uniform floor tiles to colourful bathroom mosaics
+    grout_col = rng.uniform(60, 240, 3)
+    ny, nx = h // period + 2, w // period + 2
+    cols = np.stack([_colour(rng, base, spread) for _ in range(ny * nx)]).reshape(ny, nx, 3)
+    yy, xx = np.mgrid[0:h, 0:w]
+    oy, ox = rng.integers(0, period, 2)
+    ty, tx = (yy + oy) // period, (xx + ox) // period
+    tex = cols[ty, tx]
+    in_grout = ((yy + oy) % period < grout) | ((xx + ox) % period < grout)
+    tex[in_grout] = grout_col
+    return _finish_texture(rng, tex)
+
+
+def _brick(rng: np.random.Generator) -> np.ndarray:
+    if rng.random() < 0.5:
+        import skimage.data
+
+        real = skimage.data.brick()
+        scale = rng.uniform(1.0, 1.6)
+        img = Image.fromarray(real).resize((int(512 * scale), int(512 * scale)), Image.BICUBIC)
+        return np.stack([np.asarray(img)] * 3, axis=-1)
+    h, w = _canvas(rng)
+    bh, bw = int(rng.integers(14, 40)), 0
+    bw = int(bh * rng.uniform(1.8, 3.0))
+    mortar = int(rng.integers(2, 6))
+    base = rng.uniform([120, 40, 30], [200, 90, 70])
+    yy, xx = np.mgrid[0:h, 0:w]
+    row = yy // (bh + mortar)
+    shift = (row % 2) * (bw + mortar) // 2
+    col = (xx + shift) // (bw + mortar)
+    rng_cols = rng.normal(0, 18, (row.max() + 1, col.max() + 2, 3))
+    tex = np.clip(base + rng_cols[row, col], 0, 255)
+    in_mortar = (yy % (bh + mortar) < mortar) | ((xx + shift) % (bw + mortar) < mortar)
+    tex[in_mortar] = rng.uniform(150, 210)
+    return _finish_texture(rng, tex)
+
+
+def _fabric(rng: np.random.Generator) -> np.ndarray:
+    h, w = _canvas(rng)
+    p = int(rng.integers(4, 14))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    warp = 0.5 + 0.5 * np.cos(np.pi * ((xx % p) / p - 0.5) * 2)
+    weft = 0.5 + 0.5 * np.cos(np.pi * ((yy % p) / p - 0.5) * 2)
+    over = ((xx // p + yy // p) % 2).astype(np.float32)
+    lum = over * warp + (1 - over) * weft
+    c1, c2 = rng.uniform(30, 230, 3), rng.uniform(30, 230, 3)
+    tex = lum[..., None] * c1 + (1 - lum[..., None]) * c2
+    return _finish_texture(rng, tex)
+
+
+def _grid(rng: np.random.Generator) -> np.ndarray:
+    h, w = _canvas(rng)
+    p = int(rng.integers(8, 41))
+    width = int(rng.integers(1, 3))
+    paper = rng.uniform(200, 250, 3)
+    ink = rng.uniform(40, 180, 3)
+    yy, xx = np.mgrid[0:h, 0:w]
+    tex = np.broadcast_to(paper, (h, w, 3)).copy()
+    line = (yy % p < width) | (xx % p < width)
+    major = (yy % (5 * p) < width + 1) | (xx % (5 * p) < width + 1)
+    tex[line] = 0.6 * paper + 0.4 * ink
+    tex[major] = ink
+    return _finish_texture(rng, tex)
+
+
+def _screen(rng: np.random.Generator) -> np.ndarray:
+    img = _photo(rng).astype(np.float32)
+    cell = int(rng.integers(3, 9))
+    gap = int(rng.integers(1, max(2, cell // 2)))
+    h, w = img.shape[:2]
+    small = np.asarray(Image.fromarray(img.astype(np.uint8)).resize(
+        (max(1, w // cell), max(1, h // cell)), Image.BOX)).astype(np.float32)
+    big = np.repeat(np.repeat(small, cell, axis=0), cell, axis=1)
+    yy, xx = np.mgrid[0 : big.shape[0], 0 : big.shape[1]]
+    dark = (yy % cell < gap) | (xx % cell < gap)
+    big[dark] *= 0.15
+    if rng.random() < 0.5:  # the camera's own softness
+        big = ndimage.gaussian_filter(big, sigma=(0.6, 0.6, 0))
+    return _finish_texture(rng, big)
+
+
+def _jpeg(img: np.ndarray, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+_MAKERS: dict[str, Callable[[np.random.Generator], np.ndarray | tuple[np.ndarray, Box]]] = {
+    "pixelate_avg": lambda r: _pixelated(r, "avg"),
+    "pixelate_center": lambda r: _pixelated(r, "center"),
+    "pixelate_feather": lambda r: _pixelated(r, "feather"),
+    "blur_box": _blur_box,
+    "clean": _photo,
+    "heavy_jpeg": _photo,
+    "shallow_dof": _shallow_dof,
+    "tex_tiles": _tiles,
+    "tex_brick": _brick,
+    "tex_fabric": _fabric,
+    "tex_grid": _grid,
+    "tex_screen": _screen,
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    category: str
+    positive: bool
+    image: Image.Image
+    box: Box | None = None  # (y0, x0, y1, x1) of the pasted region, positives only
+
+
+def generate(n: int, seed: int = 0) -> Iterator[Sample]:
+    """``n`` samples per category, reproducible from ``seed``."""
+    for ci, category in enumerate(CATEGORIES):
+        rng = np.random.default_rng([seed, ci])
+        for _ in range(n):
+            made = _MAKERS[category](rng)
+            pixels, box = made if isinstance(made, tuple) else (made, None)
+            quality = int(rng.integers(8, 31) if category == "heavy_jpeg" else rng.integers(60, 96))
+            yield Sample(category, category in POSITIVE, _jpeg(pixels, quality), box)
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def evaluate(n: int, seed: int = 0, config: MosaicFilterConfig | None = None,
+             dump: Path | None = None) -> dict[str, dict[str, float]]:
+    """Per-category and overall counts, precision, recall and F1.
+
+    A positive category's precision is taken against the whole negative pool at equal
+    prior (TP / (TP + FPR * n)), so categories are comparable; ``overall`` is the plain
+    precision on the whole set (twice as many negatives as positives).
+    """
+    cfg = config or MosaicFilterConfig()
+    counts = {c: {"n": 0, "detected": 0} for c in CATEGORIES}
+    scores: list[tuple[str, float]] = []
+    for i, sample in enumerate(generate(n, seed)):
+        result = detect_mosaic(sample.image, cfg)
+        hit = result.score >= cfg.threshold
+        counts[sample.category]["n"] += 1
+        counts[sample.category]["detected"] += int(hit)
+        scores.append((sample.category, result.score))
+        if dump is not None and hit != sample.positive:
+            dump.mkdir(parents=True, exist_ok=True)
+            sample.image.save(dump / f"{sample.category}_{i:04d}_{result.kind}_"
+                              f"{result.score:.2f}.jpg", quality=95)
+    neg_n = sum(counts[c]["n"] for c in NEGATIVE)
+    fp = sum(counts[c]["detected"] for c in NEGATIVE)
+    fpr = fp / neg_n if neg_n else 0.0
+    table: dict[str, dict[str, float]] = {}
+    for c in CATEGORIES:
+        k, d = counts[c]["n"], counts[c]["detected"]
+        if c in POSITIVE:
+            p, r, f = _prf(d, fpr * k, k - d)
+            table[c] = {"n": k, "detected": d, "precision": p, "recall": r, "f1": f}
+        else:
+            table[c] = {"n": k, "detected": d, "false_positive_rate": d / k if k else 0.0}
+    tp = sum(counts[c]["detected"] for c in POSITIVE)
+    pos_n = sum(counts[c]["n"] for c in POSITIVE)
+    p, r, f = _prf(tp, fp, pos_n - tp)
+    table["overall"] = {"n": pos_n + neg_n, "detected": tp + fp, "precision": p, "recall": r,
+                        "f1": f, "false_positive_rate": fpr}
+    table["_scores"] = scores  # type: ignore[assignment]
+    return table
+
+
+def format_table(table: dict[str, dict[str, float]]) -> str:
+    lines = [f"{'category':<18}{'n':>5}{'det':>5}{'prec':>7}{'recall':>8}{'f1':>7}{'fpr':>7}"]
+    for c in (*CATEGORIES, "overall"):
+        row = table[c]
+        def cell(key: str, row: dict = row) -> str:
+            return f"{row[key]:.3f}" if key in row else "-"
+        lines.append(f"{c:<18}{int(row['n']):>5}{int(row['detected']):>5}{cell('precision'):>7}"
+                     f"{cell('recall'):>8}{cell('f1'):>7}{cell('false_positive_rate'):>7}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=50, help="samples per category")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dump", type=Path, help="save misclassified images here")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    table = evaluate(args.n, args.seed, dump=args.dump)
+    print(format_table(table))
+    print(f"{len(CATEGORIES) * args.n} images in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from filter_helpers import jpeg, photo
+from PIL import Image
+from pydantic import ValidationError
+from scipy import ndimage
+
+from filters.mosaic import MosaicFilter, MosaicFilterConfig, detect_mosaic
+from filters.mosaic_eval import _pixelate
+
+
+def pixelated(name: str, box: tuple[int, int, int, int], block: int, centre: bool,
+              quality: int = 85) -> Image.Image:
+    pixels = np.asarray(photo(name)).copy()
+    y0, x0, y1, x1 = box
+    cells = _pixelate(pixels[y0:y1, x0:x1], block, centre)
+    pixels[y0:y1, x0:x1] = np.clip(cells + 0.5, 0, 255).astype(np.uint8)
+    return jpeg(Image.fromarray(pixels), quality)
+
+
+def blurred(name: str, box: tuple[int, int, int, int], sigma: float) -> Image.Image:
+    pixels = np.asarray(photo(name)).astype(np.float32)
+    y0, x0, y1, x1 = box
+    soft = ndimage.gaussian_filter(pixels, (sigma, sigma, 0))
+    pixels[y0:y1, x0:x1] = soft[y0:y1, x0:x1]
+    return jpeg(Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8)), 85)
+
+
+@pytest.mark.parametrize(
+    ("name", "box", "block", "centre"),
+    [
+        ("astronaut", (100, 130, 300, 330), 12, False),
+        ("coffee", (80, 200, 260, 380), 8, True),
+        ("chelsea", (60, 150, 220, 320), 16, False),
+    ],
+)
+def test_pixelated_face_box_is_rejected(name: str, box: tuple, block: int, centre: bool) -> None:
+    image = pixelated(name, box, block, centre)
+    result = detect_mosaic(image)
+    assert result.kind == "pixelation" and result.period == block
+    y0, x0, y1, x1 = result.box  # the tile group overlaps the pasted box
+    assert y0 < box[2] and box[0] < y1 and x0 < box[3] and box[1] < x1
+    row: dict = {}
+    assert MosaicFilter().apply(row, image) == "mosaic_detected"
+    assert row["mosaic_detected"] is True and row["mosaic_score"] >= 1.0
+
+
+def test_blurred_box_is_rejected() -> None:
+    image = blurred("astronaut", (250, 60, 400, 200), sigma=15)
+    result = detect_mosaic(image)
+    assert result.kind == "blur" and result.score >= 1.0
+    assert MosaicFilter().apply({}, image) == "mosaic_detected"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["astronaut", "coffee", "chelsea", "rocket", "camera", "brick", "grass", "gravel",
+     "retina", "coins"],
+)
+@pytest.mark.parametrize("quality", [90, 10])
+def test_real_photos_pass_even_heavily_compressed(name: str, quality: int) -> None:
+    row: dict = {}
+    assert MosaicFilter().apply(row, jpeg(photo(name), quality)) is None
+    assert row["mosaic_detected"] is False and row["mosaic_score"] < 1.0
+
+
+def test_shallow_depth_of_field_passes() -> None:
+    # The whole frame soft except a sharp subject: large, touching the border.
+    pixels = np.asarray(photo("coffee")).astype(np.float32)
+    soft = ndimage.gaussian_filter(pixels, (8, 8, 0))
+    yy, xx = np.mgrid[0:400, 0:600]
+    weight = np.clip(np.hypot((yy - 200) / 120, (xx - 300) / 160) - 1, 0, 1)[..., None]
+    image = Image.fromarray(np.clip(weight * soft + (1 - weight) * pixels, 0, 255).astype(np.uint8))
+    assert MosaicFilter().apply({}, jpeg(image)) is None
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("RGB", (640, 480), (128, 128, 128)),  # flat
+        Image.new("RGB", (40, 30), (10, 200, 30)),  # smaller than a tile
+        Image.new("RGB", (1, 1)),
+        Image.new("L", (300, 200), 0),
+        Image.new("RGBA", (300, 200), (255, 0, 0, 0)),
+    ],
+    ids=["flat", "tiny", "one-pixel", "grey-mode", "rgba"],
+)
+def test_generated_edge_cases_do_not_fire(image: Image.Image) -> None:
+    result = detect_mosaic(image)
+    assert result.score == 0.0 and result.kind is None
+
+
+def test_each_detector_can_be_switched_off() -> None:
+    image = pixelated("astronaut", (100, 130, 300, 330), 12, False)
+    assert detect_mosaic(image, MosaicFilterConfig(pixelation=False)).pixelation_score == 0.0
+    assert detect_mosaic(image, MosaicFilterConfig(blur=False)).kind == "pixelation"
+
+
+def test_score_only_records_but_never_rejects() -> None:
+    filt = MosaicFilter(MosaicFilterConfig(mode="score_only"))
+    row: dict = {}
+    assert filt.apply(row, pixelated("astronaut", (100, 130, 300, 330), 12, False)) is None
+    assert row["mosaic_detected"] is True
+    assert filt.stats["forwarded"] == 1 and filt.stats["scored_pixelation"] == 1
+
+
+def test_threshold_moves_the_decision() -> None:
+    image = pixelated("astronaut", (100, 130, 300, 330), 12, False)
+    score = detect_mosaic(image).score
+    strict = MosaicFilter(MosaicFilterConfig(threshold=score + 1))
+    row: dict = {}
+    assert strict.apply(row, image) is None
+    assert row["mosaic_score"] == pytest.approx(score)
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ValidationError, match="multiple of mosaic.stride"):
+        MosaicFilterConfig(tile=64, stride=24)
+    with pytest.raises(ValidationError, match="max_period"):
+        MosaicFilterConfig(max_period=40)
+    with pytest.raises(ValidationError, match="extra"):
+        MosaicFilterConfig(tile_size=64)
