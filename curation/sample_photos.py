@@ -70,7 +70,12 @@ def write_sample_photos(folder: Path, include_edge_cases: bool) -> list[Path]:
             tmp.replace(path)
         written.append(path)
     if include_edge_cases:
-        for name, data in edge_case_files().items():
+        files = {
+            **edge_case_files(),
+            # the same bytes under another name: the run-level dedup must catch it
+            "edge_exact_duplicate.jpg": (folder / "astronaut.jpg").read_bytes(),
+        }
+        for name, data in files.items():
             path = folder / name
             if not path.exists():
                 path.write_bytes(data)

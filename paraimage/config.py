@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -29,6 +29,11 @@ from curation.folder import FolderSourceConfig
 from curation.probe import DEFAULT_MAX_PIXELS
 from curation.sample_photos import SamplePhotosSourceConfig
 from curation.webdataset import WebDatasetSourceConfig
+from filters.aesthetic import AestheticFilterConfig
+from filters.dedup import DedupFilterConfig
+from filters.mosaic import MosaicFilterConfig
+from filters.resolution import ResolutionFilterConfig
+from filters.safety import NsfwFilterConfig, WatermarkFilterConfig
 
 
 class ConfigError(ValueError):
@@ -95,22 +100,32 @@ class DecodeConfig(_Strict):
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0, description="decompression-bomb limit")
 
 
-_FILTER_ISSUE = "filters issue: resolution, aesthetic, mosaic, safety and dedup filters"
-
-
 class FiltersConfig(_Strict):
-    resolution: dict[str, Any] | None = None
-    aesthetic: dict[str, Any] | None = None
-    mosaic: dict[str, Any] | None = None
-    safety: dict[str, Any] | None = None
-    dedup: dict[str, Any] | None = None
+    """Image filters; a filter runs when its key is present and its mode is not off.
+    CPU filters run in this order: resolution, watermark, nsfw, mosaic, dedup (its
+    perceptual hash; duplicates are decided over the whole run at the end); then the
+    aesthetic actor stage."""
 
-    @field_validator("resolution", "aesthetic", "mosaic", "safety", "dedup")
-    @classmethod
-    def _not_yet(cls, value: dict[str, Any] | None) -> None:
-        if value is not None:
-            raise ValueError(f"{NOT_AVAILABLE} ({_FILTER_ISSUE}); remove this key")
-        return None
+    resolution: ResolutionFilterConfig | None = None
+    watermark: WatermarkFilterConfig | None = None
+    nsfw: NsfwFilterConfig | None = None
+    mosaic: MosaicFilterConfig | None = None
+    dedup: DedupFilterConfig | None = None
+    aesthetic: AestheticFilterConfig | None = None
+    aesthetic_concurrency: int = Field(1, gt=0, description="aesthetic actors")
+    aesthetic_num_gpus: float = Field(0.0, ge=0, description="GPUs per aesthetic actor")
+
+    CPU_ORDER: ClassVar[tuple[str, ...]] = ("resolution", "watermark", "nsfw", "mosaic", "dedup")
+
+    def enabled(self, name: str) -> Any:
+        config = getattr(self, name)
+        return config if config is not None and config.mode != "off" else None
+
+    @property
+    def order(self) -> list[str]:
+        """All enabled filters, in the order rows meet them (for the funnel report)."""
+        names = [*self.CPU_ORDER, "aesthetic"]
+        return [name for name in names if self.enabled(name)]
 
 
 class StatsConfig(_Strict):

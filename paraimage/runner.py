@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from curation.base import BaseSource, ShardSpec
@@ -45,12 +46,18 @@ def init_ray(config: JobConfig) -> None:
     context.enable_progress_bars = True
 
 
+Finalizer = Callable[[RunDir], str | None]
+
+
 def run_job(
     config: JobConfig,
     source: BaseSource,
     stages: list[Stage],
     argv: list[str] | None = None,
+    finalizers: Sequence[Finalizer] = (),
 ) -> RunSummary:
+    """Run the stages over the pending shards, then the run-level ``finalizers`` (dedup,
+    funnel report, statistics) over all manifests; each returns a line to print."""
     run_dir = RunDir(config.run.directory)
     run_dir.prepare(config.model_dump(mode="json"), config.fingerprint())
     run_id = f"{config.run.name}-{config.fingerprint()}"
@@ -71,6 +78,10 @@ def run_job(
     started = time.perf_counter()
     collector = _process(config, source, stages, run_id, run_dir, pending)
     elapsed = time.perf_counter() - started
+    for finalize in finalizers:
+        line = finalize(run_dir)
+        if line:
+            print(f"[paraimage] {line}", flush=True)
 
     summary = summarize(run_dir.manifest_files())
     summary.rows_this_invocation = sum(

@@ -25,20 +25,45 @@ from captioners.prepare import CaptionImagePrep  # noqa: E402
 from captioners.registry import CAPTIONERS  # noqa: E402
 from curation.probe import ProbeStage  # noqa: E402
 from curation.registry import build_sources  # noqa: E402
+from filters import build_filter, write_funnel_report  # noqa: E402
+from filters.dedup_apply import apply_dedup  # noqa: E402
+from filters.stages import AestheticStage, FilterChainStage  # noqa: E402
 from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
 from paraimage.engine import ActorStage, CpuStage, Stage  # noqa: E402
 from paraimage.rundir import RunDirError  # noqa: E402
-from paraimage.runner import run_job  # noqa: E402
+from paraimage.runner import Finalizer, run_job  # noqa: E402
 
 EXIT_BAD_CONFIG = 2
 
 
 def build_stages(config: JobConfig, model: ResolvedModel, image_size: int) -> list[Stage]:
     cpu = {"num_cpus": config.ray.cpu_stage_num_cpus, "batch_size": config.ray.cpu_batch_size}
+    max_pixels = config.decode.max_pixels
     captioner = config.captioner
+    filters = config.filters
+    cpu_filters = [
+        build_filter(name, filters.enabled(name))
+        for name in filters.CPU_ORDER
+        if filters.enabled(name)
+    ]
+    stages: list[Stage] = [CpuStage("probe", ProbeStage(max_pixels), **cpu)]
+    if cpu_filters:
+        stages.append(CpuStage("filters", FilterChainStage(cpu_filters, max_pixels), **cpu))
+    if filters.enabled("aesthetic"):
+        stages.append(
+            ActorStage(
+                "aesthetic",
+                AestheticStage,
+                {"config": filters.aesthetic, "max_pixels": max_pixels},
+                concurrency=filters.aesthetic_concurrency,
+                num_cpus=config.ray.cpu_stage_num_cpus,
+                num_gpus=filters.aesthetic_num_gpus,
+                batch_size=filters.aesthetic.batch_size,
+            )
+        )
     return [
-        CpuStage("probe", ProbeStage(config.decode.max_pixels), **cpu),
-        CpuStage("prepare", CaptionImagePrep(image_size, config.decode.max_pixels), **cpu),
+        *stages,
+        CpuStage("prepare", CaptionImagePrep(image_size, max_pixels), **cpu),
         ActorStage(
             "caption",
             CAPTIONERS[captioner.backend],
@@ -49,6 +74,24 @@ def build_stages(config: JobConfig, model: ResolvedModel, image_size: int) -> li
             batch_size=captioner.batch_size,
         ),
     ]
+
+
+def build_finalizers(config: JobConfig) -> list[Finalizer]:
+    """Run-level steps over all manifests, after the shards."""
+    steps: list[Finalizer] = []
+    dedup = config.filters.enabled("dedup")
+    if dedup:
+        steps.append(
+            lambda run_dir: f"dedup: {apply_dedup(run_dir.root, dedup.max_hamming)} "
+            "duplicates marked"
+        )
+    if config.filters.order:
+        # decode rejects (animated) come before the filters, caption QA rejects after
+        order = ["decode", *config.filters.order, "caption"]
+        steps.append(
+            lambda run_dir: f"funnel report: {write_funnel_report(run_dir.root, order)}"
+        )
+    return steps
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +117,12 @@ def run(args: argparse.Namespace) -> int:
     if model.note:
         print(f"[paraimage] note: {model.note}", flush=True)
     try:
-        summary = run_job(config, source, build_stages(config, model, image_size))
+        summary = run_job(
+            config,
+            source,
+            build_stages(config, model, image_size),
+            finalizers=build_finalizers(config),
+        )
     except RunDirError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG

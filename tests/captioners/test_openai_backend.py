@@ -196,6 +196,6 @@ def test_recaption_job_through_the_openai_backend(
     ).fetchall()
     assert rows == [
         ("error", 4, 0, None, None, None),
-        ("kept", 9, 9, SERVED_NAME, 64, 64),
-        ("rejected", 1, 0, None, None, None),
+        ("kept", 6, 6, SERVED_NAME, 64, 64),
+        ("rejected", 5, 1, SERVED_NAME, 64, 64),  # the duplicate, captioned before dedup
     ]

@@ -86,8 +86,6 @@ def test_missing_required_section(tmp_path: Path, minimal: dict) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("filters", {"aesthetic": {"threshold": 5}}, "filters.aesthetic: not available yet"),
-        ("filters", {"mosaic": {}}, "filters.mosaic: not available yet"),
         ("stats", {"enabled": True}, "stats.enabled: not available yet"),
         ("sources", [{"kind": "laion"}], "sources.0: source kind 'laion' is not available yet"),
         ("sources", [{"kind": "sa1b"}], "sources.0: source kind 'sa1b' is not available yet"),
@@ -100,6 +98,22 @@ def test_later_stages_are_refused_not_ignored(
     with pytest.raises(ConfigError) as error:
         load_config(write_config(tmp_path, minimal))
     assert expected in str(error.value)
+
+
+def test_filters_are_configured_by_name_in_pipeline_order(tmp_path: Path, minimal: dict) -> None:
+    minimal["filters"] = {
+        "mosaic": {"mode": "score_only"},
+        "resolution": {"min_short_edge": 512},
+        "dedup": {"mode": "off"},
+    }
+    config = load_config(write_config(tmp_path, minimal))
+    assert config.filters.order == ["resolution", "mosaic"]
+    assert config.filters.resolution.min_short_edge == 512
+    minimal["filters"] = {"mosaic": {"tile_size": "big", "bogus": 1}, "safety": {}}
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(tmp_path, minimal))
+    assert "filters.mosaic.bogus: unknown key" in str(error.value)
+    assert "filters.safety: unknown key" in str(error.value)
 
 
 def test_overrides_parse_yaml_values_and_nest(tmp_path: Path, minimal: dict) -> None:

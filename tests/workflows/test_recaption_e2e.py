@@ -28,9 +28,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DEMO = "configs/demo.yaml"
 STAND_IN = "tiny-random-llava (offline stand-in for llava-hf/llava-interleave-qwen-0.5b-hf)"
-# 6 package photos + 8 generated edge cases, 2 per shard
-N_RECORDS, N_SHARDS = 14, 7
-EXPECTED_STATUS = {"kept": 9, "error": 4, "rejected": 1}
+# 6 package photos + 9 generated edge cases (one an exact duplicate), 2 per shard
+N_RECORDS, N_SHARDS = 15, 8
+EXPECTED_STATUS = {"kept": 6, "error": 4, "rejected": 5}
 RUN_TIMEOUT_S = 420
 
 pytestmark = pytest.mark.slow
@@ -110,12 +110,25 @@ def test_demo_end_to_end_through_vllm(
     by_key = {row["source_key"]: row for row in rows}
     assert by_key["edge_animated.gif"]["reject_reason"] == "decode_animated"
     assert by_key["edge_zero_byte.jpg"]["error"] == "decode_empty_file: zero-byte file"
-    assert by_key["edge_cmyk.jpg"]["status"] == "kept"
+    # CMYK decodes fine; at 96x64 the resolution filter (min 128) rejects it
     assert by_key["edge_cmyk.jpg"]["mode"] == "CMYK"
+    assert by_key["edge_cmyk.jpg"]["reject_reason"] == "resolution_short_edge"
+    duplicate = by_key["edge_exact_duplicate.jpg"]
+    assert (duplicate["reject_reason"], duplicate["duplicate_of"]) == (
+        "dedup_exact", by_key["astronaut.jpg"]["id"],
+    )
+    assert {r["source_key"] for r in rows if r["status"] == "kept"} == {
+        "astronaut.jpg", "camera.jpg", "chelsea.jpg", "coffee.jpg", "grace_hopper.jpg",
+        "rocket.jpg",
+    }
+    # mosaic runs in score_only mode: every image that reached it has a score
+    assert all(by_key[k]["mosaic_score"] is not None for k in ("chelsea.jpg", "rocket.jpg"))
+    assert "| 2 | resolution | 10 | 3 | 7 |" in (run_dir / "funnel" / "funnel.md").read_text()
     astronaut = by_key["astronaut.jpg"]
     assert (astronaut["width"], astronaut["height"], astronaut["format"]) == (512, 512, "JPEG")
     assert astronaut["image_ref"].startswith("file:")
-    kept = [row for row in rows if row["status"] == "kept"]
+    kept = [row for row in rows if row["caption_raw"] is not None]
+    assert len(kept) == 7  # the duplicate was captioned before the run-level dedup
     for row in kept:
         assert row["caption_model"] == STAND_IN
         assert row["caption_prompt"] == (
@@ -130,10 +143,13 @@ def test_demo_end_to_end_through_vllm(
         assert row["caption_flags"][0] == "truncated"
         assert set(row["caption_flags"]) <= set(QUALITY_FLAGS)
         assert row["caption_raw"]
-    assert all(row["caption"] is None for row in rows if row["status"] != "kept")
+    assert all(
+        row["caption"] is None for row in rows
+        if row["status"] != "kept" and row["reject_reason"] != "dedup_exact"
+    )
 
     assert "funnel: inputs = kept + rejected + error reconciles" in result.stdout
-    assert "       9  kept" in result.stdout
+    assert "       6  kept" in result.stdout
     record = json.loads((run_dir / "run.json").read_text())
     assert record["counts"]["by_status"] == EXPECTED_STATUS
     assert record["counts"]["funnel_reconciles"] is True
@@ -152,7 +168,7 @@ def test_manifests_answer_duckdb_queries(
     funnel = duckdb.sql(
         f"SELECT status, count(*) FROM '{glob}' GROUP BY 1 ORDER BY 1"
     ).fetchall()
-    assert funnel == [("error", 4), ("kept", 9), ("rejected", 1)]
+    assert funnel == [("error", 4), ("kept", 6), ("rejected", 5)]
     wide = duckdb.sql(
         f"SELECT source_key FROM '{glob}' WHERE status = 'kept' AND short_edge >= 512 "
         "ORDER BY 1"
