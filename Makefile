@@ -14,7 +14,6 @@ lint: setup
 	.venv/bin/ruff check .
 
 test: setup
-	bash scripts/setup_browser.sh
-	bash scripts/setup_postgres.sh
+	bash scripts/setup_test_system.sh
 	.venv/bin/ruff check .
 	.venv/bin/pytest -p no:cacheprovider

@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server for the review tool's tests, and a fresh database per
 test: the same fixtures as the SQLite suite with ``settings`` pointing at PostgreSQL.
 
-The server is Debian's (scripts/setup_postgres.sh installs it); initdb refuses to run
+The server is Debian's (scripts/setup_test_system.sh installs it); initdb refuses to run
 as root, so as root the cluster is created and run as the ``postgres`` user. It listens
 on a unix socket in a private folder only.
 """
@@ -29,7 +29,7 @@ _counter = itertools.count()
 
 def _pg_bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    assert found, "PostgreSQL server binaries missing: run scripts/setup_postgres.sh"
+    assert found, "PostgreSQL server binaries missing: run scripts/setup_test_system.sh"
     return Path(found[-1]).parent
 
 
