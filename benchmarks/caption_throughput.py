@@ -120,6 +120,7 @@ def main() -> int:
                               "max_model_len": 2048},
             "env": CPU_ENV,
         },
+        "stats": {"enabled": False},  # captioning only: statistics have their own benchmark
         "ray": {"num_cpus": 2, "cpu_stage_num_cpus": 0.25, "cpu_batch_size": args.batch_size},
     })
     source = FolderSource(FolderSourceConfig(**config.sources[0].model_dump()))

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 
 import paraimage
 
-# Modules that provide subcommands; a module whose optional dependencies are missing
-# is reported when its command is used, not when another one is.
+# Modules that provide subcommands.
 SUBCOMMAND_MODULES = (
     "workflows.recaption",
     "stats.cli",
@@ -30,15 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     version = subparsers.add_parser("version", help="print the version and exit")
     version.set_defaults(func=lambda _args: print(f"paraimage {paraimage.__version__}") or 0)
     for module_name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.split(".")[0] == module_name.split(".")[0]:
-                continue  # that package has not been built yet
-            raise
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(subparsers)
+        importlib.import_module(module_name).register(subparsers)
     return parser
 
 

@@ -129,14 +129,13 @@ class FiltersConfig(_Strict):
 
 
 class StatsConfig(_Strict):
-    enabled: bool = False
+    """Per-caption text statistics (stats/), as a stage after captioning, and the
+    run's tables, plots and report.md at the end of every run."""
 
-    @field_validator("enabled")
-    @classmethod
-    def _not_yet(cls, enabled: bool) -> bool:
-        if enabled:
-            raise ValueError(f"{NOT_AVAILABLE} (caption statistics issue); set it to false")
-        return enabled
+    enabled: bool = True
+    concurrency: int = Field(1, gt=0, description="spaCy actors")
+    num_cpus: float = Field(1.0, gt=0, description="CPUs per spaCy actor")
+    batch_size: int = Field(64, gt=0, description="rows per batch")
 
 
 class RayConfig(_Strict):

@@ -32,6 +32,8 @@ from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
 from paraimage.engine import ActorStage, CpuStage, Stage  # noqa: E402
 from paraimage.rundir import RunDirError  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
+from stats.report import write_run_report  # noqa: E402
+from stats.text_stats import CaptionStats  # noqa: E402
 
 EXIT_BAD_CONFIG = 2
 
@@ -73,6 +75,19 @@ def build_stages(config: JobConfig, model: ResolvedModel, image_size: int) -> li
             num_gpus=captioner.num_gpus,
             batch_size=captioner.batch_size,
         ),
+        *(
+            [
+                ActorStage(
+                    "stats",
+                    CaptionStats,
+                    concurrency=config.stats.concurrency,
+                    num_cpus=config.stats.num_cpus,
+                    batch_size=config.stats.batch_size,
+                )
+            ]
+            if config.stats.enabled
+            else []
+        ),
     ]
 
 
@@ -91,6 +106,8 @@ def build_finalizers(config: JobConfig) -> list[Finalizer]:
         steps.append(
             lambda run_dir: f"funnel report: {write_funnel_report(run_dir.root, order)}"
         )
+    if config.stats.enabled:
+        steps.append(lambda run_dir: f"statistics report: {write_run_report(run_dir.root)}")
     return steps
 
 

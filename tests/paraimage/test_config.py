@@ -37,6 +37,8 @@ def test_minimal_config_gets_documented_defaults(tmp_path: Path, minimal: dict) 
     # 150 words * 1.6 tokens/word + 32 margin: far above vLLM's default of 16
     assert config.captioner.max_tokens == 272
     assert config.run.directory == (tmp_path / "runs" / "t").resolve()
+    assert config.stats.enabled is True  # every run ends with its statistics report
+    assert config.filters.order == []
 
 
 def test_unknown_key_is_named(tmp_path: Path, minimal: dict) -> None:
@@ -86,7 +88,6 @@ def test_missing_required_section(tmp_path: Path, minimal: dict) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("stats", {"enabled": True}, "stats.enabled: not available yet"),
         ("sources", [{"kind": "laion"}], "sources.0: source kind 'laion' is not available yet"),
         ("sources", [{"kind": "sa1b"}], "sources.0: source kind 'sa1b' is not available yet"),
     ],

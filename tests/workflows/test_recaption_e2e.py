@@ -148,6 +148,16 @@ def test_demo_end_to_end_through_vllm(
         if row["status"] != "kept" and row["reject_reason"] != "dedup_exact"
     )
 
+    # the statistics stage ran on every caption, and the run ended with its report
+    for row in kept:
+        assert row["n_words"] == len(row["caption"].split())
+        assert row["n_clip_tokens"] >= 2 and row["n_sentences"] is not None
+        assert isinstance(row["nouns"], list)
+    assert all(row["n_words"] is None for row in rows if row["caption"] is None)
+    report = (run_dir / "stats" / "report.md").read_text()
+    assert "## Dataset (ParaDiffusion Table 1 style)" in report
+    assert (run_dir / "stats" / "plots" / "length_distribution.png").stat().st_size > 0
+
     assert "funnel: inputs = kept + rejected + error reconciles" in result.stdout
     assert "       6  kept" in result.stdout
     record = json.loads((run_dir / "run.json").read_text())

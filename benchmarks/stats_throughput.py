@@ -1,0 +1,239 @@
+"""Stats throughput: our per-caption stage vs a bare ``nlp.pipe``; DuckDB tables vs a scan.
+
+    python benchmarks/stats_throughput.py [--captions 20000] [--rows 1000000] [--runs 3]
+
+1. ``--captions`` generated ~130-word captions. Reference: a bare ``nlp.pipe`` over the
+   texts with the same spaCy components (tok2vec + tagger + sentencizer), iterating the
+   docs and nothing else. Ours: the ``CaptionStats`` stage over the same texts in Arrow
+   batches (tags, nouns, sentences, words, CLIP tokens): ``stats_vs_bare_spacy`` is our
+   words/s over the bare words/s. Then the whole command path (read a manifest, stage,
+   write partials) with 1 worker in-process and with 2 Ray workers (the Ray start-up
+   itself is excluded; actor start-up and model loading are included): the speed-up.
+2. A ``--rows``-row generated manifest (statistics and noun lists filled, no caption
+   text): the DuckDB tables (everything ``report.md`` shows except the word table, which
+   reads the texts) against a bare ``SELECT count(*), avg(n_words)`` scan of it.
+
+Every figure is the median of ``--runs`` (``--table-runs``) runs; a machine shared with
+other work makes the absolute figures noise, the ratios less so. The last line is
+``RATIO name=value``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from paraimage.manifest import MANIFEST_SCHEMA, SCHEMA_VERSION  # noqa: E402
+from stats.compute import compute_text_stats  # noqa: E402
+from stats.inputs import open_input  # noqa: E402
+from stats.tables import compute_tables, summary_table  # noqa: E402
+from stats.text_stats import CaptionStats, load_tagger  # noqa: E402
+from stats.views import connect, create_run_views  # noqa: E402
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+NOUNS = _words("woman man dog cat table window wall tree sky cloud street car building chair "
+               "lamp book cup flower garden river mountain bridge boat shirt hat bag road "
+               "field light shadow roof door floor painting plate bowl fruit bench fence grass")
+ADJECTIVES = _words("red blue green small large wooden old bright dark soft white black tall "
+                    "narrow wide golden quiet busy warm cold shiny")
+ADVERBS = _words("slightly gently softly partially brightly clearly")
+PREPOSITIONS = _words("on in under near beside behind above across with of")
+VERBS = _words("sits stands rests hangs leans lies grows shines walks holds")
+BATCH_ROWS = 256
+
+
+def make_caption(rng: random.Random, words: int = 130) -> str:
+    """A ~130-word caption of simple descriptive sentences."""
+    out: list[str] = []
+    while len(out) < words:
+        sentence = ["A", rng.choice(ADJECTIVES), rng.choice(NOUNS), rng.choice(VERBS),
+                    rng.choice(ADVERBS), rng.choice(PREPOSITIONS), "the",
+                    rng.choice(ADJECTIVES), rng.choice(NOUNS), rng.choice(PREPOSITIONS), "a",
+                    rng.choice(NOUNS) + "."]
+        out.extend(sentence)
+    text = " ".join(out[:words])
+    return text if text.endswith(".") else text + "."
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_stage(texts: list[str], runs: int) -> tuple[float, float]:
+    nlp = load_tagger()
+    stage = CaptionStats(text_columns={"caption": ""})
+    n_words = sum(len(t.split()) for t in texts)
+    table = pa.table({"caption": pa.array(texts, pa.string())})
+    batches = [table.slice(i, BATCH_ROWS) for i in range(0, len(texts), BATCH_ROWS)]
+
+    def bare() -> None:
+        for _doc in nlp.pipe(texts, batch_size=BATCH_ROWS):
+            pass
+
+    def ours() -> None:
+        for batch in batches:
+            stage(batch)
+
+    # Warm-up: first calls allocate spaCy's and the BPE caches' working memory.
+    for _doc in nlp.pipe(texts[:200], batch_size=BATCH_ROWS):
+        pass
+    stage(table.slice(0, 200))
+    bare_s, ours_s = [], []
+    for _ in range(runs):  # interleaved, so machine load hits both alike
+        bare_s.append(timed(bare))
+        ours_s.append(timed(ours))
+    bare_wps = n_words / statistics.median(bare_s)
+    ours_wps = n_words / statistics.median(ours_s)
+    print(f"bare nlp.pipe:        {bare_wps:,.0f} words/s  (runs: "
+          + ", ".join(f"{s:.1f}s" for s in bare_s) + ")")
+    print(f"CaptionStats stage:   {ours_wps:,.0f} words/s  (runs: "
+          + ", ".join(f"{s:.1f}s" for s in ours_s) + ")")
+    return bare_wps, ours_wps
+
+
+def bench_workers(texts: list[str], work: Path, runs: int) -> float:
+    import ray
+
+    manifest = work / "captions" / "captions.parquet"
+    manifest.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"id": [str(i) for i in range(len(texts))], "caption": texts}),
+                   manifest, row_group_size=2048)
+    inputs = [open_input(manifest)]
+    n_words = sum(len(t.split()) for t in texts)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    one, two = [], []
+    try:
+        for _ in range(runs):
+            one.append(timed(lambda: compute_text_stats(inputs, work / "w1", alt_column=None)))
+            two.append(timed(lambda: compute_text_stats(inputs, work / "w2", alt_column=None,
+                                                        workers=2)))
+    finally:
+        ray.shutdown()
+    speedup = statistics.median(one) / statistics.median(two)
+    print(f"command, 1 worker:    {n_words / statistics.median(one):,.0f} words/s  (runs: "
+          + ", ".join(f"{s:.1f}s" for s in one) + ")")
+    print(f"command, 2 Ray workers: {n_words / statistics.median(two):,.0f} words/s  (runs: "
+          + ", ".join(f"{s:.1f}s" for s in two) + f"); speed-up {speedup:.2f}x")
+    return speedup
+
+
+def write_big_manifest(run_dir: Path, rows: int, files: int = 10) -> None:
+    """Manifest columns the tables read, filled with plausible values, no texts."""
+    rng = np.random.default_rng(0)
+    vocab = pa.array([f"{n}{k}" for n in NOUNS for k in range(50)])  # 2,000 nouns
+    (run_dir / "manifests").mkdir(parents=True)
+    per_file = rows // files
+    for f in range(files):
+        n = per_file
+        status = rng.choice(np.array(["kept"] * 8 + ["rejected", "error"]), n)
+        kept = status == "kept"
+
+        def counts(mean: float, size: int = n, where=kept) -> pa.Array:
+            values = rng.poisson(mean, size).astype(np.int32)
+            return pa.array(values, pa.int32(), mask=~where)
+
+        def noun_lists(mean: float, where=kept, size: int = n) -> pa.Array:
+            lengths = rng.poisson(mean, size)
+            offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+            values = vocab.take(pa.array(rng.zipf(1.3, offsets[-1]) % len(vocab)))
+            return pa.ListArray.from_arrays(offsets, values, mask=pa.array(~where))
+
+        alt = np.ones(n, dtype=bool)
+        columns = {
+            "id": pa.array([f"{f}-{i}" for i in range(n)]),
+            "source": pa.array(rng.choice(np.array(["laion", "sa1b"]), n)),
+            "source_key": pa.array([str(i) for i in range(n)]),
+            "shard_id": pa.array([str(f)] * n),
+            "run_id": pa.array(["bench"] * n),
+            "schema_version": pa.array([SCHEMA_VERSION] * n, pa.int32()),
+            "status": pa.array(status),
+            "short_edge": pa.array(rng.integers(512, 2048, n).astype(np.int32)),
+            "caption_model": pa.array(rng.choice(np.array(["cogvlm", "llava"]), n),
+                                      mask=~kept),
+            "n_words": counts(132.9), "n_nouns": counts(46.8), "n_adj_adv": counts(20),
+            "n_prep": counts(16), "n_clip_tokens": counts(160), "n_sentences": counts(8),
+            "nouns": noun_lists(30),
+            "alt_n_words": counts(11.3, where=alt), "alt_n_nouns": counts(6.8, where=alt),
+            "alt_n_adj_adv": counts(1, where=alt), "alt_n_prep": counts(2, where=alt),
+            "alt_n_clip_tokens": counts(14, where=alt), "alt_n_sentences": counts(1, where=alt),
+            "alt_nouns": noun_lists(5, where=alt),
+        }
+        arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type)
+                  for f in MANIFEST_SCHEMA]
+        table = pa.Table.from_arrays(arrays, schema=MANIFEST_SCHEMA)
+        pq.write_table(table, run_dir / "manifests" / f"shard-{f:05d}.parquet")
+
+
+def bench_tables(work: Path, rows: int, runs: int) -> float:
+    run_dir = work / "run"
+    write_big_manifest(run_dir, rows)
+    glob = str(run_dir / "manifests" / "*.parquet")
+    con = connect()
+    create_run_views(con, run_dir)
+    scan_s, means_s, summary_s, tables_s = [], [], [], []
+    for _ in range(runs):
+        scan_s.append(timed(lambda: con.execute(
+            f"SELECT count(*), avg(n_words) FROM read_parquet('{glob}')").fetchall()))
+        means_s.append(timed(lambda: summary_table(con, diversity=False)))
+        summary_s.append(timed(lambda: summary_table(con)))
+        tables_s.append(timed(lambda: compute_tables(con, words=False)))
+    scan, means, summary, tables = (
+        statistics.median(x) for x in (scan_s, means_s, summary_s, tables_s)
+    )
+    print(f"{rows:,}-row manifest, medians: bare scan {scan * 1000:.0f} ms")
+    print(f"  Table-1/ELLA means + length buckets, all groupings: {means * 1000:.0f} ms "
+          f"({means / scan:.1f}x scan)")
+    print(f"  + DN/VN (unnest of every noun list): {summary * 1000:.0f} ms "
+          f"({summary / scan:.1f}x scan)")
+    print(f"  all tables but words (+ noun table, histogram, funnel): {tables * 1000:.0f} ms "
+          f"({tables / scan:.1f}x scan; runs: " + ", ".join(f"{s:.2f}s" for s in tables_s) + ")")
+    print(f"RATIO means_tables_vs_scan={means / scan:.2f}")
+    return tables / scan
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--captions", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs of the spaCy parts")
+    parser.add_argument("--table-runs", type=int, default=3, help="runs of the DuckDB part")
+    parser.add_argument("--skip-stage", action="store_true", help="no stage-vs-spaCy run")
+    parser.add_argument("--skip-workers", action="store_true", help="no Ray run")
+    args = parser.parse_args()
+    rng = random.Random(0)
+    texts = [make_caption(rng) for _ in range(args.captions)]
+    print(f"{len(texts):,} captions, {sum(len(t.split()) for t in texts):,} words")
+    work = Path(tempfile.mkdtemp(prefix="stats-bench-"))
+    try:
+        if not args.skip_stage:
+            bare_wps, ours_wps = bench_stage(texts, args.runs)
+            print(f"RATIO stats_vs_bare_spacy={ours_wps / bare_wps:.3f}")
+        if not args.skip_workers:
+            speedup = bench_workers(texts, work, args.runs)
+            print(f"RATIO workers2_speedup={speedup:.2f}")
+        ratio = bench_tables(work, args.rows, args.table_runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"RATIO tables_vs_scan={ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

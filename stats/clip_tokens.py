@@ -1,0 +1,60 @@
+"""Exact CLIP token counts without building token ids.
+
+The count is ``len(SimpleTokenizer().encode(text)) + 2`` (start and end tokens, no
+truncation at 77), and it must stay exactly that: tests compare it with open_clip's
+``encode`` on fuzzed text. It is computed with open_clip's own cleaning, regex and BPE,
+plus two shortcuts that do not change the result:
+
+* pieces of text (what the regex yields) are memoised with their BPE piece count, so a
+  repeated word costs one dict lookup instead of a byte re-encoding and a list split;
+* plain printable ASCII without ``&`` skips ``ftfy.fix_text`` and ``html.unescape``,
+  which leave such text unchanged (no mojibake, entities, control or terminal escapes
+  are possible), and which cost more than the rest of the count.
+"""
+
+from __future__ import annotations
+
+import re
+
+from stats.definitions import CLIP_SPECIAL_TOKENS
+
+# Characters ftfy or html.unescape may rewrite in ASCII text: control characters other
+# than tab and newline (ftfy drops or converts them) and "&" (HTML entities).
+_ASCII_NEEDS_CLEANING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f&]")
+# Bound on memoised pieces, so a stream of unique junk cannot grow it without limit.
+_MAX_CACHED_PIECES = 500_000
+
+
+class ClipTokenCounter:
+    """Counts CLIP BPE tokens of a text, start and end tokens included."""
+
+    def __init__(self) -> None:
+        # open_clip imports torch at module level: import here, once per worker.
+        from open_clip.tokenizer import SimpleTokenizer
+
+        self._tokenizer = SimpleTokenizer()
+        self._pattern = self._tokenizer.pat
+        self._byte_encoder = self._tokenizer.byte_encoder
+        self._pieces: dict[str, int] = {}
+
+    def clean(self, text: str) -> str:
+        """The text as open_clip's default ("lower") cleaning leaves it."""
+        if text.isascii() and _ASCII_NEEDS_CLEANING.search(text) is None:
+            return " ".join(text.split()).lower()
+        return self._tokenizer.clean_fn(text)
+
+    def count(self, text: str) -> int:
+        pieces = self._pieces
+        total = CLIP_SPECIAL_TOKENS
+        for piece in self._pattern.findall(self.clean(text)):
+            n = pieces.get(piece)
+            if n is None:
+                n = self._bpe_length(piece)
+                if len(pieces) < _MAX_CACHED_PIECES:
+                    pieces[piece] = n
+            total += n
+        return total
+
+    def _bpe_length(self, piece: str) -> int:
+        encoded = "".join(self._byte_encoder[b] for b in piece.encode("utf-8"))
+        return len(self._tokenizer.bpe(encoded).split(" "))

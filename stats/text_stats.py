@@ -1,0 +1,256 @@
+"""Per-text statistics (DESIGN.md, "Statistics definitions") and their Ray Data stage.
+
+``TextStatsExtractor`` turns texts into counts; ``CaptionStats`` is the callable class
+that ``map_batches`` runs, filling the caption and alt-text statistic columns of a batch.
+
+Defined results for odd input (tests pin each one):
+
+* ``None`` (no text) gives ``None`` for every statistic, the noun list included.
+* An empty or whitespace-only text gives 0 words, nouns, adjectives/adverbs,
+  prepositions and sentences, an empty noun list, and 2 CLIP tokens (start + end).
+* Non-English text is tagged by the English model as it is (no language detection):
+  the counts are deterministic but mean little; words and CLIP tokens stay exact.
+* Lone surrogates (possible in Python strings, never in Arrow) become ``?`` first.
+* Texts longer than ``MAX_CHUNK_CHARS`` are tagged in pieces cut at whitespace, so
+  memory stays flat; words and CLIP tokens are still counted on the whole text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from stats.clip_tokens import ClipTokenCounter
+from stats.definitions import (
+    ADJ_ADV_TAGS,
+    ALT_TEXT_SIDE,
+    CAPTION_SIDE,
+    COUNT_FIELDS,
+    NOUN_TAGS,
+    NOUNS_FIELD,
+    PREP_TAGS,
+    SENTENCE_COMPONENT,
+    SIDE_PREFIX,
+    SPACY_MODEL,
+    SPACY_TRAINED_COMPONENTS,
+    STAT_FIELDS,
+    stat_columns,
+    stat_schema,
+)
+
+TextStats = dict[str, Any]
+
+# spaCy refuses texts over nlp.max_length (1M chars) because the parser and NER need
+# memory quadratic in it; the tagger does not, but pieces keep each batch small anyway.
+MAX_CHUNK_CHARS = 100_000
+DEFAULT_NLP_BATCH_SIZE = 256
+# Manifest columns the stage reads, and the column prefix of their statistics.
+DEFAULT_TEXT_COLUMNS: Mapping[str, str] = {
+    CAPTION_SIDE: SIDE_PREFIX[CAPTION_SIDE],
+    ALT_TEXT_SIDE: SIDE_PREFIX[ALT_TEXT_SIDE],
+}
+
+
+def _valid_text(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="replace").decode("utf-8")
+    return text
+
+
+def _chunks(text: str, size: int) -> Iterator[str]:
+    """Consecutive pieces of at most ``size`` chars (unless one word is longer), cut
+    after a sentence end where the window has one, else at whitespace, so no word is
+    split and few sentences are."""
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        cut = max(text.rfind(". ", start + 1, end), text.rfind("! ", start + 1, end))
+        cut = max(cut, text.rfind("? ", start + 1, end))
+        cut = cut + 1 if cut > start else text.rfind(" ", start + 1, end)
+        if cut <= start:
+            cut = start + size
+            while cut < len(text) and not text[cut].isspace():
+                cut += 1
+        yield text[start:cut]
+        start = cut
+    yield text[start:]
+
+
+def empty_stats() -> TextStats:
+    return {**dict.fromkeys(COUNT_FIELDS, 0), NOUNS_FIELD: []}
+
+
+class TextStatsExtractor:
+    """Loads spaCy (tok2vec + tagger + sentencizer) and the CLIP BPE once; counts texts."""
+
+    def __init__(
+        self,
+        model: str = SPACY_MODEL,
+        batch_size: int = DEFAULT_NLP_BATCH_SIZE,
+        max_chunk_chars: int = MAX_CHUNK_CHARS,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_chunk_chars < 1000:
+            raise ValueError(f"max_chunk_chars must be >= 1000, got {max_chunk_chars}")
+        self.nlp = load_tagger(model)
+        self.clip = ClipTokenCounter()
+        self.batch_size = batch_size
+        self.max_chunk_chars = max_chunk_chars
+        strings = self.nlp.vocab.strings
+        # Tags compared as hashes from Doc.to_array: one numpy pass per doc instead of a
+        # Python attribute lookup per token.
+        self._noun_ids = np.array([strings.add(t) for t in NOUN_TAGS], dtype=np.uint64)
+        self._adj_adv_ids = np.array([strings.add(t) for t in ADJ_ADV_TAGS], dtype=np.uint64)
+        self._prep_ids = np.array([strings.add(t) for t in PREP_TAGS], dtype=np.uint64)
+
+    def extract(self, texts: Sequence[str | None]) -> list[TextStats | None]:
+        results: list[TextStats | None] = [None] * len(texts)
+        owners: list[int] = []
+        pieces: list[str] = []
+        for i, text in enumerate(texts):
+            if text is None:
+                continue
+            if not isinstance(text, str):
+                raise TypeError(f"text #{i} is {type(text).__name__}, not str")
+            text = _valid_text(text)
+            results[i] = {
+                **empty_stats(),
+                "n_words": len(text.split()),
+                "n_clip_tokens": self.clip.count(text),
+            }
+            for piece in _chunks(text, self.max_chunk_chars):
+                owners.append(i)
+                pieces.append(piece)
+        seen_nouns: dict[int, dict[str, None]] = {}
+        for i, doc in zip(owners, self.nlp.pipe(pieces, batch_size=self.batch_size), strict=True):
+            stats = results[i]
+            assert stats is not None
+            self._add_doc(stats, doc, seen_nouns.setdefault(i, {}))
+        for i, nouns in seen_nouns.items():
+            results[i][NOUNS_FIELD] = list(nouns)  # type: ignore[index]
+        return results
+
+    def _add_doc(self, stats: TextStats, doc: Any, nouns: dict[str, None]) -> None:
+        from spacy.attrs import LOWER, TAG
+
+        if len(doc) == 0:
+            return
+        attrs = doc.to_array([TAG, LOWER])
+        tags, lowers = attrs[:, 0], attrs[:, 1]
+        is_noun = np.isin(tags, self._noun_ids)
+        stats["n_nouns"] += int(is_noun.sum())
+        stats["n_adj_adv"] += int(np.isin(tags, self._adj_adv_ids).sum())
+        stats["n_prep"] += int(np.isin(tags, self._prep_ids).sum())
+        strings = doc.vocab.strings
+        for lower in lowers[is_noun]:
+            nouns[strings[int(lower)]] = None  # dict keeps first-seen order
+        # A sentence of only whitespace (after a final "." and trailing spaces) is none.
+        stats["n_sentences"] += sum(
+            1 for sent in doc.sents if not all(token.is_space for token in sent)
+        )
+
+
+def load_tagger(model: str = SPACY_MODEL) -> Any:
+    """The spaCy pipeline used for counts: tok2vec + tagger + sentencizer, nothing else."""
+    import spacy
+
+    nlp = spacy.load(model, exclude=["parser", "senter", "attribute_ruler", "lemmatizer", "ner"])
+    for name in list(nlp.pipe_names):
+        if name not in SPACY_TRAINED_COMPONENTS:
+            nlp.remove_pipe(name)
+    missing = [c for c in SPACY_TRAINED_COMPONENTS if c not in nlp.pipe_names]
+    if missing:
+        raise ValueError(f"spaCy model {model!r} lacks components {missing}")
+    nlp.add_pipe(SENTENCE_COMPONENT)
+    return nlp
+
+
+class CaptionStats:
+    """Ray Data stage: adds the statistics of each text column to a batch.
+
+    ``text_columns`` maps a text column to the prefix of its statistic columns; the
+    default reads ``caption`` (-> ``n_words``, ...) and ``alt_text`` (-> ``alt_n_words``,
+    ...), as the manifest names them. A batch without one of those columns (every row
+    rejected before captioning) gets null statistics for it. Batches may be pyarrow
+    tables (``batch_format="pyarrow"``, the engine's format; the statistic columns are
+    typed exactly as in the manifest, replacing any already there) or numpy dicts
+    (``batch_format="numpy"``; object arrays of ints/lists with None for null).
+    """
+
+    def __init__(
+        self,
+        text_columns: Mapping[str, str] | None = None,
+        model: str = SPACY_MODEL,
+        nlp_batch_size: int = DEFAULT_NLP_BATCH_SIZE,
+    ) -> None:
+        self.text_columns = dict(DEFAULT_TEXT_COLUMNS if text_columns is None else text_columns)
+        if not self.text_columns:
+            raise ValueError("text_columns is empty: nothing to compute")
+        prefixes = list(self.text_columns.values())
+        if len(set(prefixes)) != len(prefixes):
+            raise ValueError(f"text_columns map two columns to one prefix: {self.text_columns}")
+        self.extractor = TextStatsExtractor(model=model, batch_size=nlp_batch_size)
+
+    def __call__(self, batch: Any) -> Any:
+        if isinstance(batch, pa.Table):
+            return self._call_arrow(batch)
+        return self._call_numpy(batch)
+
+    def compute(self, columns: Mapping[str, Sequence[Any] | None], n_rows: int) -> dict[str, list]:
+        """Statistic columns (prefixed names -> values) for texts given per text column."""
+        texts: list[str | None] = []
+        for column in self.text_columns:
+            values = columns.get(column)
+            texts.extend([None] * n_rows if values is None else list(values))
+        stats = self.extractor.extract(texts)
+        out: dict[str, list] = {}
+        for k, prefix in enumerate(self.text_columns.values()):
+            part = stats[k * n_rows : (k + 1) * n_rows]
+            for name, full in zip(STAT_FIELDS, stat_columns(prefix), strict=True):
+                out[full] = [None if s is None else s[name] for s in part]
+        return out
+
+    def _call_numpy(self, batch: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        n_rows = len(next(iter(batch.values()))) if batch else 0
+        columns = {c: _plain_texts(batch[c]) for c in self.text_columns if c in batch}
+        out = dict(batch)
+        for name, values in self.compute(columns, n_rows).items():
+            array = np.empty(n_rows, dtype=object)  # ints and None, lists and None
+            array[:] = values
+            out[name] = array
+        return out
+
+    def _call_arrow(self, table: pa.Table) -> pa.Table:
+        columns = {
+            c: table.column(c).to_pylist() for c in self.text_columns if c in table.column_names
+        }
+        stats = self.compute(columns, table.num_rows)
+        for prefix in self.text_columns.values():
+            for field in stat_schema(prefix):
+                array = pa.array(stats[field.name], type=field.type)
+                if field.name in table.column_names:
+                    index = table.column_names.index(field.name)
+                    table = table.set_column(index, field, array)
+                else:
+                    table = table.append_column(field, array)
+        return table
+
+
+def _plain_texts(values: np.ndarray) -> list[str | None]:
+    # Ray hands string columns as object arrays (or numpy unicode arrays when no row is
+    # null); NaN is how pandas-origin blocks spell a missing string.
+    out: list[str | None] = []
+    for value in values.tolist():
+        if value is None or (isinstance(value, float) and value != value):
+            out.append(None)
+        elif isinstance(value, bytes):
+            out.append(value.decode("utf-8", errors="replace"))
+        else:
+            out.append(value)
+    return out

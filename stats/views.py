@@ -1,0 +1,149 @@
+"""DuckDB views over a run's manifests (or over stats partials): what SQL users see.
+
+``manifest``  every row of every manifest; recomputed statistics (``stats/text_stats/``,
+              from ``paraimage stats --recompute``) replace the manifests' own
+``captions``  kept rows (the dataset)
+``rejected``  rows a filter rejected, with ``reject_reason``
+``errors``    rows that failed, with ``error``
+``funnel``    rows per source, status and reason, with the share of the source's inputs
+``nouns``     one row per (kept caption, distinct noun): id, source, caption_model, noun
+``alt_nouns`` the same for the alt-text of kept rows
+
+Columns a view needs but a file lacks (older manifests, plain text inputs) read as
+NULL, so the same SQL works on every input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE, COUNT_FIELDS, SIDE_PREFIX, stat_columns
+from stats.inputs import StatsInputError
+
+MANIFESTS_DIR = "manifests"
+STATS_DIR = "stats"
+TEXT_STATS_DIR = "text_stats"  # under STATS_DIR: recomputed per-text statistics
+VIEW_NAMES = ("manifest", "captions", "rejected", "errors", "funnel", "nouns", "alt_nouns")
+
+# Columns the tables and views read, with the SQL type they get when a file lacks them.
+REQUIRED_COLUMNS: dict[str, str] = {
+    "id": "VARCHAR",
+    "source": "VARCHAR",
+    "status": "VARCHAR",
+    "reject_reason": "VARCHAR",
+    "error": "VARCHAR",
+    "caption_model": "VARCHAR",
+    "short_edge": "INTEGER",
+    CAPTION_SIDE: "VARCHAR",
+    ALT_TEXT_SIDE: "VARCHAR",
+}
+for _prefix in SIDE_PREFIX.values():
+    for _name in COUNT_FIELDS:
+        REQUIRED_COLUMNS[_prefix + _name] = "INTEGER"
+    REQUIRED_COLUMNS[_prefix + "nouns"] = "VARCHAR[]"
+_STAT_COLUMNS = tuple(c for p in SIDE_PREFIX.values() for c in stat_columns(p))
+# Error messages are free text; the funnel groups them by their first line, capped.
+_ERROR_REASON_CHARS = 80
+
+
+def connect(
+    threads: int | None = None, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB; spills to a temp folder past ``memory_limit`` (e.g. "1GB")."""
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {_sql_str(memory_limit)}")
+    con.execute("SET preserve_insertion_order = false")  # lets scans stream out of order
+    return con
+
+
+def manifest_files(run_dir: Path) -> list[Path]:
+    files = sorted((run_dir / MANIFESTS_DIR).glob("*.parquet"))
+    if not files:
+        raise StatsInputError(f"no manifests found: {run_dir / MANIFESTS_DIR}/*.parquet")
+    return files
+
+
+def text_stats_files(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / STATS_DIR / TEXT_STATS_DIR).glob("*.parquet"))
+
+
+def create_run_views(con: duckdb.DuckDBPyConnection, run_dir: Path) -> None:
+    """The views over ``run_dir/manifests/*.parquet`` (plus recomputed statistics)."""
+    manifest_files(run_dir)  # fails clearly when there are none
+    # Globs, not file lists: a run may hold thousands of manifests.
+    base = _filled(con, str(run_dir / MANIFESTS_DIR / "*.parquet"))
+    if text_stats_files(run_dir):
+        recomputed = str(run_dir / STATS_DIR / TEXT_STATS_DIR / "*.parquet")
+        stats = ", ".join(f"s.{c}" for c in _STAT_COLUMNS)
+        base = (
+            f"SELECT m.* EXCLUDE ({', '.join(_STAT_COLUMNS)}), {stats} "
+            f"FROM ({base}) m LEFT JOIN ({_filled(con, recomputed)}) s USING (id)"
+        )
+    _create_views(con, base)
+
+
+def create_file_views(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
+    """The same views over stats partials of arbitrary text files (all rows "kept")."""
+    if not files:
+        raise StatsInputError("no statistics files to read")
+    _create_views(con, _filled(con, files))
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, base: str) -> None:
+    con.execute(f"CREATE OR REPLACE VIEW manifest AS {base}")
+    con.execute("CREATE OR REPLACE VIEW captions AS SELECT * FROM manifest WHERE status = 'kept'")
+    con.execute(
+        "CREATE OR REPLACE VIEW rejected AS SELECT * FROM manifest WHERE status = 'rejected'"
+    )
+    con.execute("CREATE OR REPLACE VIEW errors AS SELECT * FROM manifest WHERE status = 'error'")
+    con.execute(f"""
+        CREATE OR REPLACE VIEW funnel AS
+        WITH reasons AS (
+            SELECT source, status,
+                   CASE status
+                       WHEN 'rejected' THEN coalesce(reject_reason, '(none)')
+                       WHEN 'error' THEN left(split_part(coalesce(error, '(none)'), chr(10), 1),
+                                              {_ERROR_REASON_CHARS})
+                   END AS reason
+            FROM manifest
+        )
+        SELECT source, status, reason, count(*) AS n,
+               count(*) / sum(count(*)) OVER (PARTITION BY source) AS share_of_source
+        FROM reasons GROUP BY source, status, reason ORDER BY source, status, n DESC
+    """)
+    con.execute("""
+        CREATE OR REPLACE VIEW nouns AS
+        SELECT id, source, caption_model, unnest(nouns) AS noun FROM captions
+    """)
+    con.execute("""
+        CREATE OR REPLACE VIEW alt_nouns AS
+        SELECT id, source, caption_model, unnest(alt_nouns) AS noun FROM captions
+    """)
+
+
+def _filled(con: duckdb.DuckDBPyConnection, files: Sequence[Path] | str) -> str:
+    """SQL reading ``files`` (a list or a glob) with every required column present
+    (NULL where absent)."""
+    paths = _sql_str(files) if isinstance(files, str) else _sql_list(files)
+    source = f"read_parquet({paths}, union_by_name = true)"
+    try:
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    except duckdb.Error as exc:
+        raise StatsInputError(f"cannot read {len(files)} Parquet file(s): {exc}") from exc
+    missing = [f"NULL::{kind} AS {name}" for name, kind in REQUIRED_COLUMNS.items()
+               if name not in present]
+    return f"SELECT *{''.join(', ' + m for m in missing)} FROM {source}"
+
+
+def _sql_list(files: Sequence[Path]) -> str:
+    return "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
