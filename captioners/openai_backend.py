@@ -15,6 +15,7 @@ import asyncio
 import base64
 import io
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,10 @@ class OpenAICaptioner(BaseCaptioner):
         self.retry_params = config.sampling_params(retry=True)
         self.params_json = config.sampling_params_json()
         self.retry_params_json = config.sampling_params_json(retry=True)
+        # The requests' event loop runs on a thread of its own: the calling thread may
+        # already run a loop (async Ray actors, notebooks, Playwright's sync API), and
+        # asyncio.run() refuses to start inside one.
+        self._loop_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openai")
 
     def _request(self, image: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -129,4 +134,5 @@ class OpenAICaptioner(BaseCaptioner):
     def generate(
         self, images: list[np.ndarray], retry: bool = False
     ) -> list[Generation | Exception]:
-        return asyncio.run(self._generate(images, self.retry_params if retry else self.params))
+        params = self.retry_params if retry else self.params
+        return self._loop_thread.submit(asyncio.run, self._generate(images, params)).result()

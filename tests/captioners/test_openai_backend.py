@@ -160,6 +160,21 @@ def test_429_and_5xx_are_retried_then_succeed(scripted) -> None:  # type: ignore
     assert (row["status"], row["caption"], row["caption_n_tokens"]) == ("kept", "A red kite.", 4)
 
 
+def test_works_when_the_caller_already_runs_an_event_loop(scripted) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    url, handler = scripted
+    captioner = OpenAICaptioner(config(url), SERVED_NAME, SERVED_NAME)
+
+    async def caller() -> list:
+        # e.g. an async Ray actor, a notebook, or Playwright's sync API in this thread
+        return batch_to_rows(captioner(rows_to_batch(image_rows(2))))
+
+    rows = asyncio.run(caller())
+    assert [row["status"] for row in rows] == ["kept", "kept"]
+    assert handler.seen == [200, 200]
+
+
 def test_an_image_that_keeps_failing_becomes_an_error_row(scripted) -> None:  # type: ignore[no-untyped-def]
     url, handler = scripted
     handler.script = [500, 500, 500]  # one image: first try + 2 retries all fail
