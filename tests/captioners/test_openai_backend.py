@@ -170,7 +170,13 @@ def test_works_when_the_caller_already_runs_an_event_loop(scripted) -> None:  # 
         # e.g. an async Ray actor, a notebook, or Playwright's sync API in this thread
         return batch_to_rows(captioner(rows_to_batch(image_rows(2))))
 
-    rows = asyncio.run(caller())
+    # a thread of its own runs the caller's loop: the suite's main thread may already
+    # have one (Playwright), and the test must not depend on that
+    result: dict[str, list] = {}
+    caller_thread = threading.Thread(target=lambda: result.update(rows=asyncio.run(caller())))
+    caller_thread.start()
+    caller_thread.join(timeout=120)
+    rows = result["rows"]
     assert [row["status"] for row in rows] == ["kept", "kept"]
     assert handler.seen == [200, 200]
 
