@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from curation.probe import IMAGE_BYTES, load_rgb
 from filters.aesthetic import AestheticFilter, AestheticFilterConfig
 from filters.base import BaseImageFilter
 from paraimage.batches import Batch, batch_to_rows, rows_to_batch
 from paraimage.manifest import STATUS_ERROR, STATUS_KEPT, STATUS_REJECTED
 
-IMAGE_BYTES = "_image_bytes"
-
 
 def _decode(row: dict[str, Any], max_pixels: int):  # -> PIL.Image.Image
-    from curation.probe import load_rgb
-
     return load_rgb(row[IMAGE_BYTES], max_pixels)
 
 
