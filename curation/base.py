@@ -8,6 +8,7 @@ per input record, bad ones included.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,7 @@ class ShardSpec:
     uri: str
     n_records: int
     members: tuple[str, ...] = field(default=())  # file lists for folder shards
+    row_group: int | None = None  # URL+text shards: the row group of the metadata file
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +83,10 @@ class BaseSource(ABC):
     @abstractmethod
     def read(self, shard: ShardSpec, run_id: str) -> Iterator[dict[str, Any]]:
         """Exactly ``shard.n_records`` records of ``shard``."""
+
+    def session(self) -> contextlib.AbstractContextManager[None]:
+        """Held by the driver while shards are read (the demo's local web server)."""
+        return contextlib.nullcontext()
 
 
 def image_extension(name: str) -> str:

@@ -8,6 +8,7 @@ from different sources never collide, and dispatches each shard to its reader.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -15,14 +16,21 @@ from typing import Any
 from pydantic import BaseModel
 
 from curation.base import BaseSource, ShardSpec
+from curation.demo_laion import DemoLaionSource
 from curation.folder import FolderSource
+from curation.sa1b import SA1BSource
 from curation.sample_photos import SamplePhotosSource
+from curation.url_text import UrlTextSource
 from curation.webdataset import WebDatasetSource
 
 SOURCES: dict[str, type[BaseSource]] = {
     "folder": FolderSource,
     "webdataset": WebDatasetSource,
     "sample_photos": SamplePhotosSource,
+    "laion": UrlTextSource,
+    "url_text": UrlTextSource,
+    "demo_laion": DemoLaionSource,
+    "sa1b": SA1BSource,
 }
 
 
@@ -48,6 +56,13 @@ class MultiSource(BaseSource):
             for name, source in self.by_name.items()
             for shard in source.plan()
         ]
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            for source in self.by_name.values():
+                stack.enter_context(source.session())
+            yield
 
     def read(self, shard: ShardSpec, run_id: str) -> Iterator[dict[str, Any]]:
         source = self.by_name[shard.source]

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 import yaml
 from pydantic import (
@@ -25,9 +25,12 @@ from pydantic import (
 )
 
 from captioners.config import CAPTIONER_BACKENDS, AnyCaptionerConfig
+from curation.demo_laion import DemoLaionSourceConfig
 from curation.folder import FolderSourceConfig
 from curation.probe import DEFAULT_MAX_PIXELS
+from curation.sa1b import SA1BSourceConfig
 from curation.sample_photos import SamplePhotosSourceConfig
+from curation.url_text import UrlTextSourceConfig
 from curation.webdataset import WebDatasetSourceConfig
 from filters.aesthetic import AestheticFilterConfig
 from filters.dedup import DedupFilterConfig
@@ -44,37 +47,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-NOT_AVAILABLE = "not available yet"
-
-
-class _NotAvailable(BaseModel):
-    """A source that a later release builds: recognised by name, refused when used."""
-
-    model_config = ConfigDict(extra="allow")
-    kind: str
-
-    @model_validator(mode="after")
-    def _refuse(self) -> _NotAvailable:
-        raise ValueError(f"source kind {self.kind!r} is {NOT_AVAILABLE} ({self.__doc__})")
-
-
-class LaionSourceConfig(_NotAvailable):
-    """LAION-Aesthetics metadata + img2dataset download: sources issue"""
-
-    kind: Literal["laion"]
-
-
-class SA1BSourceConfig(_NotAvailable):
-    """SA-1B tar shards: sources issue"""
-
-    kind: Literal["sa1b"]
-
-
 SourceConfig = Annotated[
     FolderSourceConfig
     | WebDatasetSourceConfig
     | SamplePhotosSourceConfig
-    | LaionSourceConfig
+    | UrlTextSourceConfig
+    | DemoLaionSourceConfig
     | SA1BSourceConfig,
     Field(discriminator="kind"),
 ]
@@ -166,6 +144,15 @@ class JobConfig(_Strict):
         if duplicates:
             raise ValueError(f"source names must be unique (set `name`): {duplicates}")
         return sources
+
+    @model_validator(mode="after")
+    def _default_download_dirs(self) -> JobConfig:
+        # Downloads live with the run by default so a resumed run finds them.
+        for source in self.sources:
+            downloads = isinstance(source, UrlTextSourceConfig | DemoLaionSourceConfig)
+            if downloads and source.download_dir is None:
+                source.download_dir = self.run.directory / "downloads" / source.source_name
+        return self
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the rows; runtime sizing does not count,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `url` (URL+text sources such as LAION)
 
 # Row verdicts: the funnel is inputs = kept + rejected + error.
 STATUS_KEPT = "kept"
@@ -43,6 +43,7 @@ _IMAGE = [
     pa.field("n_bytes", pa.int64()),
 ]
 _SOURCE_METADATA = [
+    pa.field("url", pa.string()),  # where a downloaded image came from
     pa.field("alt_text", pa.string()),
     pa.field("source_aesthetic", pa.float32()),
     pa.field("punsafe", pa.float32()),

@@ -76,7 +76,8 @@ def run_job(
     run_dir.write_record(record)
 
     started = time.perf_counter()
-    collector = _process(config, source, stages, run_id, run_dir, pending)
+    with source.session():
+        collector = _process(config, source, stages, run_id, run_dir, pending)
     elapsed = time.perf_counter() - started
     for finalize in finalizers:
         line = finalize(run_dir)

@@ -23,8 +23,11 @@ from captioners.model_source import (  # noqa: E402
 from captioners.openai_backend import ServerUnavailableError  # noqa: E402
 from captioners.prepare import CaptionImagePrep  # noqa: E402
 from captioners.registry import CAPTIONERS  # noqa: E402
+from curation.download_report import write_download_summary  # noqa: E402
 from curation.probe import ProbeStage  # noqa: E402
 from curation.registry import build_sources  # noqa: E402
+from curation.sa1b import SA1BSourceError  # noqa: E402
+from curation.url_metadata import MetadataError  # noqa: E402
 from filters import build_filter, write_funnel_report  # noqa: E402
 from filters.dedup_apply import apply_dedup  # noqa: E402
 from filters.stages import AestheticStage, FilterChainStage  # noqa: E402
@@ -36,6 +39,7 @@ from stats.report import write_run_report  # noqa: E402
 from stats.text_stats import CaptionStats  # noqa: E402
 
 EXIT_BAD_CONFIG = 2
+DOWNLOADING_SOURCES = ("laion", "url_text", "demo_laion")
 
 
 def build_stages(config: JobConfig, model: ResolvedModel, image_size: int) -> list[Stage]:
@@ -94,6 +98,9 @@ def build_stages(config: JobConfig, model: ResolvedModel, image_size: int) -> li
 def build_finalizers(config: JobConfig) -> list[Finalizer]:
     """Run-level steps over all manifests, after the shards."""
     steps: list[Finalizer] = []
+    downloads = any(source.kind in DOWNLOADING_SOURCES for source in config.sources)
+    if downloads:
+        steps.append(lambda run_dir: write_download_summary(run_dir.root))
     dedup = config.filters.enabled("dedup")
     if dedup:
         steps.append(
@@ -101,8 +108,10 @@ def build_finalizers(config: JobConfig) -> list[Finalizer]:
             "duplicates marked"
         )
     if config.filters.order:
-        # decode rejects (animated) come before the filters, caption QA rejects after
-        order = ["decode", *config.filters.order, "caption"]
+        # metadata prefilters and download refusals (robots, too small) come first,
+        # decode rejects (animated) before the filters, caption QA rejects after
+        before = ["prefilter", "download"] if downloads else []
+        order = [*before, "decode", *config.filters.order, "caption"]
         steps.append(
             lambda run_dir: f"funnel report: {write_funnel_report(run_dir.root, order)}"
         )
@@ -140,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
             build_stages(config, model, image_size),
             finalizers=build_finalizers(config),
         )
-    except RunDirError as exc:
+    except (RunDirError, MetadataError, SA1BSourceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     return 0 if summary.reconciles else 1

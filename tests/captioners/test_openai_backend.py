@@ -203,6 +203,8 @@ def test_recaption_job_through_the_openai_backend(
         [sys.executable, "workflows/recaption.py", "--config", "configs/demo.yaml",
          "--set", f"run.output_dir={tmp_path}",
          "--set", f"sources.0.cache_dir={tmp_path / 'photos'}",
+         "--set", f"sources.1.cache_dir={tmp_path / 'laion'}",
+         "--set", f"sources.1.port={free_port()}",
          "--set", f"captioner={captioner}"],
         cwd=repo, capture_output=True, text=True, timeout=600,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
@@ -216,7 +218,7 @@ def test_recaption_job_through_the_openai_backend(
         f"FROM '{tmp_path}/demo/manifests/*.parquet' GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert rows == [
-        ("error", 4, 0, None, None, None),
-        ("kept", 6, 6, SERVED_NAME, 64, 64),
-        ("rejected", 5, 1, SERVED_NAME, 64, 64),  # the duplicate, captioned before dedup
+        ("error", 6, 0, None, None, None),
+        ("kept", 12, 12, SERVED_NAME, 64, 64),
+        ("rejected", 8, 1, SERVED_NAME, 64, 64),  # the duplicate, captioned before dedup
     ]

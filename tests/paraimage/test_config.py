@@ -88,8 +88,7 @@ def test_missing_required_section(tmp_path: Path, minimal: dict) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("sources", [{"kind": "laion"}], "sources.0: source kind 'laion' is not available yet"),
-        ("sources", [{"kind": "sa1b"}], "sources.0: source kind 'sa1b' is not available yet"),
+        ("sources", [{"kind": "sa1b"}], "sources.0: set exactly one of `paths` or `links_file`"),
     ],
 )
 def test_later_stages_are_refused_not_ignored(
@@ -168,14 +167,64 @@ def test_fingerprint_ignores_sizing_but_not_the_prompt(tmp_path: Path, minimal: 
     assert base.fingerprint() != reprompted.fingerprint()
 
 
-@pytest.mark.parametrize("name", ["demo.yaml", "paraimage_big.yaml"])
-def test_shipped_configs_parse_or_name_what_is_not_available(name: str) -> None:
-    path = REPO_ROOT / "configs" / name
-    if name == "demo.yaml":
-        assert load_config(path).sources[0].kind == "sample_photos"
-        return
-    # The paper's settings name stages that later releases build; they must be refused
-    # by name, never silently ignored.
+def test_demo_config_parses() -> None:
+    config = load_config(REPO_ROOT / "configs" / "demo.yaml")
+    assert [source.kind for source in config.sources] == ["sample_photos", "demo_laion"]
+    assert config.sources[1].download_dir == config.run.directory / "downloads" / "demo_laion"
+
+
+def test_paper_config_names_its_missing_data_then_parses(tmp_path: Path) -> None:
+    path = REPO_ROOT / "configs" / "paraimage_big.yaml"
     with pytest.raises(ConfigError) as error:
         load_config(path)
-    assert "not available yet" in str(error.value)
+    assert str(error.value).splitlines()[1:] == [
+        "  sources.0.metadata: no metadata file matches '/data/laion-aesthetics/*.parquet'",
+        "  sources.1.links_file: cannot read links file '/data/sa1b/sa1b_links.txt': "
+        "[Errno 2] No such file or directory: '/data/sa1b/sa1b_links.txt'",
+    ]
+    (tmp_path / "part-0.parquet").write_bytes(b"")
+    links = tmp_path / "links.txt"
+    links.write_text("file_name\tcdn_link\nsa_000000.tar\thttps://example.org/sa_000000.tar\n")
+    config = load_config(path, [
+        f"sources.0.metadata=[{tmp_path}/*.parquet]", f"sources.1.links_file={links}",
+        f"sources.1.cache_dir={tmp_path / 'tars'}", f"run.output_dir={tmp_path}",
+    ])
+    laion, sa1b = config.sources
+    assert (laion.prefilter.min_aesthetic, laion.prefilter.min_short_edge) == (6.0, 512)
+    assert laion.download.disallowed_header_directives == [
+        "noai", "noimageai", "noindex", "noimageindex",
+    ]
+    assert sa1b.kind == "sa1b" and config.filters.mosaic.mode == "on"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ({"kind": "laion", "metadata": ["/nonexistent/*.parquet"]},
+         "sources.0.metadata: no metadata file matches '/nonexistent/*.parquet'"),
+        ({"kind": "laion", "metadata": ["http://127.0.0.1:9/m.parquet"],
+          "prefilter": {"min_aestetic": 5}},
+         "sources.0.prefilter.min_aestetic: unknown key"),
+        ({"kind": "laion", "metadata": ["http://127.0.0.1:9/m.parquet"],
+          "prefilter": {"max_punsafe": 2}},
+         "sources.0.prefilter.max_punsafe: Input should be less than or equal to 1"),
+        ({"kind": "url_text", "metadata": ["http://127.0.0.1:9/m.parquet"]},
+         "sources.0: url_text needs a `preset` or both `format` and `columns`"),
+        ({"kind": "url_text", "preset": "yfcc", "metadata": ["http://127.0.0.1:9/m.csv"]},
+         "sources.0.preset: Input should be 'laion', 'coyo', 'datacomp' or 'cc12m'"),
+    ],
+)
+def test_url_text_source_errors_name_the_key(
+    tmp_path: Path, minimal: dict, source: dict, expected: str
+) -> None:
+    minimal["sources"] = [source]
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(tmp_path, minimal))
+    assert expected in str(error.value)
+
+
+def test_download_dir_defaults_to_the_run_directory(tmp_path: Path, minimal: dict) -> None:
+    minimal["sources"] = [{"kind": "laion", "name": "laion-a",
+                           "metadata": ["http://127.0.0.1:9/m.parquet"]}]
+    config = load_config(write_config(tmp_path, minimal))
+    assert config.sources[0].download_dir == config.run.directory / "downloads" / "laion-a"

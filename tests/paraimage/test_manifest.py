@@ -25,7 +25,7 @@ def row(**overrides: object) -> dict:
 def test_schema_has_the_design_contract_columns() -> None:
     for column in (
         "id", "source", "source_key", "image_ref", "sha256", "run_id", "schema_version",
-        "width", "height", "short_edge", "format", "alt_text", "source_aesthetic",
+        "width", "height", "short_edge", "format", "url", "alt_text", "source_aesthetic",
         "punsafe", "pwatermark", "aesthetic_score", "mosaic_score", "mosaic_detected",
         "phash", "status", "reject_reason", "error", "caption", "caption_raw",
         "caption_model", "caption_prompt", "caption_params", "caption_finish_reason",

@@ -28,9 +28,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DEMO = "configs/demo.yaml"
 STAND_IN = "tiny-random-llava (offline stand-in for llava-hf/llava-interleave-qwen-0.5b-hf)"
-# 6 package photos + 9 generated edge cases (one an exact duplicate), 2 per shard
-N_RECORDS, N_SHARDS = 15, 8
-EXPECTED_STATUS = {"kept": 6, "error": 4, "rejected": 5}
+# sample_photos: 6 package photos + 9 generated edge cases (one an exact duplicate),
+# 2 per shard = 8 shards; demo_laion: 11 LAION-style rows (6 downloadable photos, a 404,
+# a noai opt-out, an HTML page, 2 prefiltered), 4 per shard = 3 shards
+N_RECORDS, N_SHARDS = 26, 11
+EXPECTED_STATUS = {"kept": 12, "error": 6, "rejected": 8}
 RUN_TIMEOUT_S = 420
 
 pytestmark = pytest.mark.slow
@@ -49,12 +51,24 @@ def job_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# one port for the module: a resumed run must see the URLs its plan was made with
+LAION_PORT = free_port()
+
+
 def demo_args(out: Path, photos: Path, *extra: str) -> list[str]:
     return [
         "--config", DEMO,
         "--set", f"run.output_dir={out}",
         "--set", f"sources.0.cache_dir={photos}",
         "--set", "sources.0.shard_size=2",
+        "--set", f"sources.1.cache_dir={photos / 'laion'}",
+        "--set", f"sources.1.port={LAION_PORT}",
         *extra,
     ]
 
@@ -117,18 +131,38 @@ def test_demo_end_to_end_through_vllm(
     assert (duplicate["reject_reason"], duplicate["duplicate_of"]) == (
         "dedup_exact", by_key["astronaut.jpg"]["id"],
     )
-    assert {r["source_key"] for r in rows if r["status"] == "kept"} == {
+    assert {r["source_key"] for r in rows
+            if r["status"] == "kept" and r["source"] == "sample_photos"} == {
         "astronaut.jpg", "camera.jpg", "chelsea.jpg", "coffee.jpg", "grace_hopper.jpg",
         "rocket.jpg",
     }
+    # the LAION path: downloaded by img2dataset from the demo's server on 127.0.0.1
+    laion = {row["source_key"]: row for row in rows if row["source"] == "demo_laion"}
+    assert {key: (row["status"], row["reject_reason"] or row["error"])
+            for key, row in laion.items()} == {
+        **{f"laion-demo/{i}": ("kept", None) for i in range(6)},
+        "laion-demo/6": ("error", "download_http_404: HTTP Error 404: Not Found"),
+        "laion-demo/7": ("rejected", "download_robots_optout"),
+        "laion-demo/8": ("error", "download_not_an_image: Image decoding error"),
+        "laion-demo/9": ("rejected", "prefilter_aesthetic"),
+        "laion-demo/10": ("rejected", "prefilter_short_edge"),
+    }
+    assert laion["laion-demo/0"]["url"] == (
+        f"http://127.0.0.1:{LAION_PORT}/img/astronaut_mirrored.jpg"
+    )
+    assert laion["laion-demo/0"]["image_ref"].startswith(f"tar:{run_dir}/downloads/demo_laion/")
+    assert laion["laion-demo/0"]["source_aesthetic"] == pytest.approx(6.2)
+    downloads = json.loads((run_dir / "downloads" / "summary.json").read_text())
+    assert (downloads["demo_laion"]["urls"], downloads["demo_laion"]["successes"]) == (9, 6)
+    assert "[paraimage] downloads: demo_laion: 6/9 URLs downloaded" in result.stdout
     # mosaic runs in score_only mode: every image that reached it has a score
     assert all(by_key[k]["mosaic_score"] is not None for k in ("chelsea.jpg", "rocket.jpg"))
-    assert "| 2 | resolution | 10 | 3 | 7 |" in (run_dir / "funnel" / "funnel.md").read_text()
+    assert "| 4 | resolution | 16 | 3 | 13 |" in (run_dir / "funnel" / "funnel.md").read_text()
     astronaut = by_key["astronaut.jpg"]
     assert (astronaut["width"], astronaut["height"], astronaut["format"]) == (512, 512, "JPEG")
     assert astronaut["image_ref"].startswith("file:")
     kept = [row for row in rows if row["caption_raw"] is not None]
-    assert len(kept) == 7  # the duplicate was captioned before the run-level dedup
+    assert len(kept) == 13  # the duplicate was captioned before the run-level dedup
     for row in kept:
         assert row["caption_model"] == STAND_IN
         assert row["caption_prompt"] == (
@@ -159,7 +193,7 @@ def test_demo_end_to_end_through_vllm(
     assert (run_dir / "stats" / "plots" / "length_distribution.png").stat().st_size > 0
 
     assert "funnel: inputs = kept + rejected + error reconciles" in result.stdout
-    assert "       6  kept" in result.stdout
+    assert "      12  kept" in result.stdout
     record = json.loads((run_dir / "run.json").read_text())
     assert record["counts"]["by_status"] == EXPECTED_STATUS
     assert record["counts"]["funnel_reconciles"] is True
@@ -178,10 +212,10 @@ def test_manifests_answer_duckdb_queries(
     funnel = duckdb.sql(
         f"SELECT status, count(*) FROM '{glob}' GROUP BY 1 ORDER BY 1"
     ).fetchall()
-    assert funnel == [("error", 4), ("kept", 6), ("rejected", 5)]
+    assert funnel == [("error", 6), ("kept", 12), ("rejected", 8)]
     wide = duckdb.sql(
         f"SELECT source_key FROM '{glob}' WHERE status = 'kept' AND short_edge >= 512 "
-        "ORDER BY 1"
+        "AND source = 'sample_photos' ORDER BY 1"
     ).fetchall()
     assert wide == [("astronaut.jpg",), ("camera.jpg",), ("grace_hopper.jpg",)]
     errors = duckdb.sql(
@@ -189,7 +223,8 @@ def test_manifests_answer_duckdb_queries(
         "WHERE status = 'error' GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert errors == [("decode_corrupt", 1), ("decode_empty_file", 1),
-                      ("decode_not_an_image", 1), ("decode_too_many_pixels", 1)]
+                      ("decode_not_an_image", 1), ("decode_too_many_pixels", 1),
+                      ("download_http_404", 1), ("download_not_an_image", 1)]
 
 
 def test_rerun_skips_complete_shards(
@@ -278,12 +313,6 @@ def test_transformers_backend_through_the_job(
     assert {r["caption_model"] for r in kept} == {str(tiny_llava)}
     assert all(r["caption_raw"] is not None and r["caption_n_tokens"] > 0 for r in kept)
     assert {json.loads(r["caption_params"])["max_tokens"] for r in kept} == {48}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_dashboard(port: int, head: subprocess.Popen, timeout_s: float = 180) -> None:
