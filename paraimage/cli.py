@@ -18,6 +18,7 @@ import paraimage
 SUBCOMMAND_MODULES = (
     "workflows.recaption",
     "stats.cli",
+    "paraimage.export.cli",
     "annotation_tool.cli",
 )
 
