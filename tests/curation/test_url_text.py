@@ -225,3 +225,25 @@ def test_config_errors_name_the_problem(tmp_path: Path) -> None:
     source = make_source(tmp_path, metadata)
     with pytest.raises(ValueError, match=r"has no URL column \(looked for \['URL', 'url'\]"):
         source.plan()
+
+
+def test_download_killed_part_way_is_redone_whole(
+    tmp_path: Path, server: LocalImageServer, photo_folder: Path
+) -> None:
+    metadata = tmp_path / "part-00000.parquet"
+    pq.write_table(laion_table(server, "AESTHETIC_SCORE"), metadata)
+    first = read_all(make_source(tmp_path, metadata))
+    # what a SIGKILL mid-shard leaves: a half-written tar and no stats marker
+    downloads = tmp_path / "downloads"
+    tar = downloads / "00000.tar"
+    tar.write_bytes(tar.read_bytes()[: tar.stat().st_size // 2])
+    (downloads / "00000_stats.json").unlink()
+    requests = len(server.user_agents)
+    again = read_all(make_source(tmp_path, metadata))
+    assert len(server.user_agents) > requests  # shard 00000 was fetched again
+    assert {k: (r["status"], r["reject_reason"], r["error"], r[IMAGE_BYTES])
+            for k, r in again.items()} == {
+        k: (r["status"], r["reject_reason"], r["error"], r[IMAGE_BYTES])
+        for k, r in first.items()
+    }
+    assert (downloads / "00000_stats.json").exists()
