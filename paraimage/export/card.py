@@ -42,6 +42,9 @@ LICENCES: dict[str, tuple[str, str]] = {
                       "(`skimage.data`) and matplotlib (`grace_hopper.jpg`); each package "
                       "documents its images' licences (public domain or free to use). The "
                       "edge cases are generated. For demos and tests only."),
+    "demo_laion": ("demo LAION path", "LAION-style metadata made up by the demo, its URLs "
+                   "served from 127.0.0.1 out of the package sample photos (see "
+                   "sample_photos). For demos and tests only."),
 }
 UNKNOWN_LICENCE = ("unknown source", "No terms are recorded for this source kind: check "
                    "the licence of the data fed in before releasing it.")
@@ -91,11 +94,11 @@ def render_card(
     counts = report["counts"]
     pattern = f"shard-*.{options.extension}"
     parts = [
-        _front_matter(run, pattern, counts["exported"]),
+        _front_matter(run, options, pattern, counts),
         f"# {run.run_id}: images with long captions",
         _intro(run, options, report, caption_models),
         "## Loading",
-        _loading(options, pattern),
+        _loading(options, pattern, counts["by_image_ext"]),
         "## Files and fields",
         _schema(options),
         "## Selection and caption mix",
@@ -118,15 +121,25 @@ def render_card(
     return "\n\n".join(part.strip("\n") for part in parts if part) + "\n"
 
 
-def _front_matter(run: RunInfo, pattern: str, exported: int) -> str:
+def _front_matter(run: RunInfo, options: ExportOptions, pattern: str,
+                  counts: Mapping[str, Any]) -> str:
+    exported = counts["exported"]
     size = next((label for bound, label in _SIZE_CATEGORIES if exported < bound), "n>100M")
-    return "\n".join([
+    lines = [
         "---", f"pretty_name: {run.run_id}", "license: other",
         "task_categories:", "- text-to-image", "- image-to-text",
         "size_categories:", f"- {size}",
-        "configs:", "- config_name: default", "  data_files:", "  - split: train",
-        f"    path: \"{pattern}\"", "---",
-    ])
+    ]
+    if _hub_loadable(options, counts["by_image_ext"]):
+        lines += ["configs:", "- config_name: default", "  data_files:", "  - split: train",
+                  f"    path: \"{pattern}\""]
+    return "\n".join([*lines, "---"])
+
+
+def _hub_loadable(options: ExportOptions, extensions: Mapping[str, int]) -> bool:
+    """Hugging Face's webdataset loader wants the same files in every sample: shards
+    that mix image formats (jpg and png samples) load with the webdataset library."""
+    return options.format == "parquet" or len(extensions) <= 1
 
 
 def _intro(run: RunInfo, options: ExportOptions, report: Mapping[str, Any],
@@ -143,24 +156,33 @@ def _intro(run: RunInfo, options: ExportOptions, report: Mapping[str, Any],
     )
 
 
-def _loading(options: ExportOptions, pattern: str) -> str:
-    if options.format == "webdataset":
+def _loading(options: ExportOptions, pattern: str, extensions: Mapping[str, int]) -> str:
+    if options.format == "parquet":
         return (
-            "```python\nimport glob, json, webdataset as wds\n\n"
-            f"dataset = wds.WebDataset(sorted(glob.glob(\"OUT/{pattern}\")), shardshuffle=False)\n"
-            "for sample in dataset:  # sample[\"__key__\"] is the id\n"
-            "    image_bytes = sample.get(\"jpg\") or sample.get(\"png\") or sample.get(\"webp\")\n"
-            "    text = sample[\"txt\"].decode()\n    meta = json.loads(sample[\"json\"])\n```\n\n"
-            "Or with Hugging Face `datasets`: `load_dataset(\"webdataset\", "
-            f"data_files=\"OUT/{pattern}\")`."
+            "```python\nfrom datasets import Image, load_dataset\n\n"
+            f"dataset = load_dataset(\"parquet\", data_files=\"OUT/{pattern}\", split=\"train\")\n"
+            "dataset = dataset.cast_column(\"image\", Image())  # decode to PIL on access\n"
+            "# or streaming=True: row groups of "
+            f"{options.row_group_rows} samples are read one at a time\n```"
         )
-    return (
-        "```python\nfrom datasets import Image, load_dataset\n\n"
-        f"dataset = load_dataset(\"parquet\", data_files=\"OUT/{pattern}\", split=\"train\")\n"
-        "dataset = dataset.cast_column(\"image\", Image())  # decode to PIL on access\n"
-        "# or streaming=True: row groups of "
-        f"{options.row_group_rows} samples are read one at a time\n```"
+    keys = " or ".join(f'sample.get("{ext}")' for ext in extensions) or 'sample["jpg"]'
+    code = (
+        "```python\nimport glob, json, webdataset as wds\n\n"
+        f"dataset = wds.WebDataset(sorted(glob.glob(\"OUT/{pattern}\")), shardshuffle=False)\n"
+        "for sample in dataset:  # sample[\"__key__\"] is the id\n"
+        f"    image_bytes = {keys}\n"
+        "    text = sample[\"txt\"].decode()\n    meta = json.loads(sample[\"json\"])\n```"
     )
+    formats = ", ".join(f"{ext} {n}" for ext, n in extensions.items())
+    if _hub_loadable(options, extensions):
+        hub = ("With Hugging Face `datasets`: `load_dataset(\"OUT\")` (the front matter above "
+               "names the shards).")
+    else:
+        hub = (f"The images keep their original formats ({formats}), so samples differ in "
+               "their image file's extension, which Hugging Face's webdataset loader does "
+               "not accept: read these shards with the webdataset library, or export with "
+               "`--format parquet` for `datasets`.")
+    return code + "\n\n" + hub
 
 
 def _schema(options: ExportOptions) -> str:
@@ -170,8 +192,8 @@ def _schema(options: ExportOptions) -> str:
             "`<id>.<image_ext>` (the original bytes), `<id>.txt` (the training text, UTF-8) "
             "and `<id>.json` (all other fields below; the text variants nested under "
             "`captions`: `caption` with model, prompt, length target, sampling parameters, "
-            "finish reason and QA flags; `caption_short`, `caption_raw`, `alt_text`, as "
-            "far as the row has them)."
+            "finish reason and QA flags; `caption_short`, `caption_raw` and `alt_text`; "
+            "every variant is present, its `text` null where the row has none)."
         )
     else:
         layout = (
@@ -231,7 +253,7 @@ def _sources(run: RunInfo, run_counts: Sequence[Mapping[str, Any]],
 
 
 def _where(source: Mapping[str, Any]) -> str:
-    for key in ("path", "paths", "url", "urls", "metadata", "cache_dir"):
+    for key in ("path", "paths", "metadata", "links_file", "cache_dir"):
         value = source.get(key)
         if value:
             return ", ".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -90,6 +90,7 @@ class _ShardStats:
         self.examples: dict[str, list[str]] = {}
         self.sources: Counter[str] = Counter()
         self.models: Counter[str] = Counter()
+        self.extensions: Counter[str] = Counter()
 
     def skip(self, reason: str, row: dict[str, Any], detail: str) -> None:
         self.skipped[reason] += 1
@@ -103,6 +104,7 @@ class _ShardStats:
             "skipped": dict(sorted(self.skipped.items())), "skipped_examples": self.examples,
             "by_source": dict(sorted(self.sources.items())),
             "by_caption_model": dict(sorted(self.models.items())),
+            "by_image_ext": dict(sorted(self.extensions.items())),
             "mix": self.mix.to_dict(),
         }
 
@@ -177,8 +179,9 @@ class Exporter:
             stats.sources[row["source"]] += 1
             if row["caption_model"]:
                 stats.models[row["caption_model"]] += 1
-            yield build_sample(row, image, image_extension(row["format"], image), choice, texts,
-                               target_words)
+            extension = image_extension(row["format"], image)
+            stats.extensions[extension] += 1
+            yield build_sample(row, image, extension, choice, texts, target_words)
 
     def _image(self, row: dict[str, Any], reader: ImageReader,
                stats: _ShardStats) -> bytes | None:
@@ -208,11 +211,13 @@ class Exporter:
         skipped: Counter[str] = Counter()
         by_source: Counter[str] = Counter()
         models: Counter[str] = Counter()
+        extensions: Counter[str] = Counter()
         for stats in all_stats:
             mix.merge(MixTally.from_dict(stats["mix"]))
             skipped.update(stats["skipped"])
             by_source.update(stats["by_source"])
             models.update(stats["by_caption_model"])
+            extensions.update(stats["by_image_ext"])
         exported = sum(stats["n_samples"] for stats in all_stats)
         run_counts = self.selection.run_counts()
         report = {
@@ -225,6 +230,7 @@ class Exporter:
                 "skipped": dict(sorted(skipped.items())),
                 "by_source": dict(sorted(by_source.items())),
                 "by_caption_model": dict(sorted(models.items())),
+                "by_image_ext": dict(sorted(extensions.items())),
             },
             "mix": {"weights": self.options.mix, "seed": self.options.seed,
                     "achieved": mix.shares(), "tally": mix.to_dict()},

@@ -22,14 +22,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+# Up to the first sentence end (with its closing quotes or brackets) before a space.
+_FIRST_SENTENCE = re.compile(r".*?[.!?][\"')\]]*(?=\s|$)", re.DOTALL)
 
 
 def first_sentence(text: str | None) -> str | None:
     """The first sentence of a caption: a short caption derived from the long one."""
     if not text or not text.strip():
         return None
-    return _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
+    text = text.strip()
+    match = _FIRST_SENTENCE.match(text)
+    return match.group(0) if match else text
 
 
 def _column(name: str) -> Callable[[Mapping[str, Any]], str | None]:

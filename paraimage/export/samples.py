@@ -72,21 +72,20 @@ class ExportSample:
         """``key.json``: identity and image fields flat, the text variants nested."""
         f = self.fields
         params = f["caption_params"]
-        captions: dict[str, dict[str, Any]] = {}
-        if f["caption"] is not None:
-            captions["caption"] = {
+        # Every variant is always present (text null when the row has none), so all
+        # samples share one JSON layout and typed loaders infer one schema.
+        captions: dict[str, dict[str, Any]] = {
+            "caption": {
                 "text": f["caption"], "model": f["caption_model"], "prompt": f["caption_prompt"],
                 "length_target_words": f["caption_length_target"],
                 "params": json.loads(params) if params else None,
                 "finish_reason": f["caption_finish_reason"], "flags": f["caption_flags"],
                 "n_words": f["n_words"], "n_clip_tokens": f["n_clip_tokens"],
-            }
-        if f["caption_short"] is not None:
-            captions["caption_short"] = {"text": f["caption_short"], "derived_from": "caption"}
-        if f["caption_raw"] is not None:
-            captions["caption_raw"] = {"text": f["caption_raw"], "model": f["caption_model"]}
-        if f["alt_text"] is not None:
-            captions["alt_text"] = {"text": f["alt_text"], "n_words": f["alt_n_words"]}
+            },
+            "caption_short": {"text": f["caption_short"], "derived_from": "caption"},
+            "caption_raw": {"text": f["caption_raw"], "model": f["caption_model"]},
+            "alt_text": {"text": f["alt_text"], "n_words": f["alt_n_words"]},
+        }
         record = {
             name: f[name] for name in (
                 "id", "source", "source_key", "url", "sha256", "width", "height", "format",

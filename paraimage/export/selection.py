@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from captioners.qa import QUALITY_FLAGS
 from paraimage.export.options import ExportError
 from stats.inputs import StatsInputError
 from stats.views import connect, create_run_views
@@ -163,20 +164,22 @@ class Selection:
 
     def describe_empty(self) -> str:
         """Why nothing matched: what the run holds, and what the default leaves out."""
+        quality = "[" + ", ".join(f"'{flag}'" for flag in QUALITY_FLAGS) + "]"
         total, kept, flagged = self.con.execute(
             "SELECT count(*), count(*) FILTER (status = 'kept'), "
-            "count(*) FILTER (status = 'kept' AND len(coalesce(caption_flags, [])) > 0) "
-            "FROM manifest"
+            "count(*) FILTER (status = 'kept' AND "
+            f"list_has_any(coalesce(caption_flags, []), {quality})) FROM manifest"
         ).fetchone()
         flags = self.con.execute(
             "SELECT flag, count(*) FROM (SELECT unnest(caption_flags) AS flag FROM manifest "
-            "WHERE status = 'kept') GROUP BY flag ORDER BY count(*) DESC, flag"
+            f"WHERE status = 'kept') WHERE list_contains({quality}, flag) "
+            "GROUP BY flag ORDER BY count(*) DESC, flag"
         ).fetchall()
         flag_text = ", ".join(f"{flag} {n}" for flag, n in flags) or "none"
         return (
             f"no row matches --where {self.where!r}. The run has {total} rows, {kept} kept; "
-            f"{flagged} kept rows carry caption flags ({flag_text}). To export kept rows "
-            "whatever their flags: --where \"status = 'kept'\""
+            f"{flagged} kept rows have a caption quality flag ({flag_text}). To export kept "
+            "rows whatever their flags: --where \"status = 'kept'\""
         )
 
     def iter_shard_rows(self, plan: SelectionPlan) -> Iterator[tuple[ShardPlan, pa.Table]]:

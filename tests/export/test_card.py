@@ -1,0 +1,96 @@
+"""The dataset card: written from the run's config, record, funnel and statistics, with
+the export's counts and the sources' terms; its front matter makes the folder loadable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+from export_helpers import PROMPT, TARGET_WORDS, SmallRun, build_small_run
+
+from paraimage.export import DEFAULT_WHERE, SAMPLE_SCHEMA, export_run
+
+
+def test_card_of_a_run_with_reports(small_run: SmallRun, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export_run(small_run.options(out, shard_samples=5, mix={"alt_text": 0.05, "caption": 0.95}),
+               progress=False)
+    card = (out / "README.md").read_text()
+    lines = card.splitlines()
+    # one PNG among JPEGs: no hub config (its webdataset loader wants one layout)
+    assert lines[:9] == [
+        "---", "pretty_name: small-0123456789ab", "license: other", "task_categories:",
+        "- text-to-image", "- image-to-text", "size_categories:", "- n<1K", "---",
+    ]
+    assert "    image_bytes = sample.get(\"jpg\") or sample.get(\"png\")" in lines
+    assert "The images keep their original formats (jpg 11, png 1)" in card
+    assert "# small-0123456789ab: images with long captions" in lines
+    # what was done
+    assert ("| laion | laion | /data/laion-aesthetics/*.parquet | 12 | 10 | 9 |" in lines)
+    assert "| sa1b | sa1b | /data/sa1b/sa_000000.tar | 3 | 3 | 3 |" in lines
+    assert "* resolution (rejects): min_short_edge=16, max_aspect_ratio=3.0" in lines
+    assert "* mosaic (scores only, rejects nothing): threshold=1.0, pixelation=True, " \
+           "blur=True" in lines
+    assert "* dedup (rejects): max_hamming=6" in lines
+    assert "* aesthetic (rejects): threshold=5.0, clip_model=ViT-L-14, recompute=False" in lines
+    assert (f'* prompt: "{PROMPT.format(n_words=TARGET_WORDS)}" (length target '
+            f"{TARGET_WORDS} words)") in lines
+    assert "* caption QA policies: refusal: reject" in lines
+    # the funnel, the statistics tables and plots of the run
+    assert "| 2 | resolution | 14 | 1 | 13 | 92.9% | 1 |" in lines
+    assert "### Rows per source, status and reason" in lines
+    for heading in ("### Dataset (ParaDiffusion Table 1 style)",
+                    "### Vocabulary (ELLA Tables 1-2 style)",
+                    "### Length buckets (share of texts, words)"):
+        assert heading in lines
+    assert "### Tables" not in lines and "Generated " not in card
+    plots = sorted(p.name for p in (out / "plots").iterdir())
+    assert plots == ["captioners.png", "length_distribution.png", "top_nouns.png"]
+    for name in plots:
+        assert (out / "plots" / name).read_bytes() == (
+            small_run.root / "stats" / "plots" / name).read_bytes()
+        assert f"![{name.removesuffix('.png')}](plots/{name})" in lines
+    # schema, counts, terms, provenance
+    for field in SAMPLE_SCHEMA:
+        assert any(line.startswith(f"| `{field.name}` | ") for line in lines)
+    assert "| exported samples | 12 |" in lines
+    assert "| shards | 3 |" in lines
+    assert any(line.startswith("| laion | LAION-Aesthetics | ") and "CC-BY 4.0" in line
+               and "own copyright" in line for line in lines)
+    assert any(line.startswith("| sa1b | SA-1B | ") and "SA-1B Dataset Research License"
+               in line for line in lines)
+    assert "code `abc123`" in card
+    assert "--mix alt_text=0.05,caption=0.95" in card
+    assert (out / "_export" / "run_config.yaml").read_bytes() == (
+        small_run.root / "config.yaml").read_bytes()
+
+
+def test_card_front_matter_lets_datasets_load_the_folder(small_run: SmallRun,
+                                                        tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    jpegs = f"({DEFAULT_WHERE}) AND format = 'JPEG'"
+    export_run(small_run.options(out, shard_samples=5, where=jpegs), progress=False)
+    card = (out / "README.md").read_text()
+    assert 'configs:\n- config_name: default\n  data_files:\n  - split: train\n' \
+           '    path: "shard-*.tar"\n---' in card
+    loaded = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "cache"))
+    by_id = {row["id"]: row for row in small_run.rows}
+    expected = [i for i in small_run.default_ids if by_id[i]["format"] == "JPEG"]
+    assert len(expected) == 11
+    assert list(loaded["__key__"]) == expected
+    assert list(loaded["txt"]) == [by_id[i]["caption"] for i in expected]
+    assert [row["json"]["captions"]["alt_text"]["text"] for row in loaded] == [
+        by_id[i]["alt_text"] for i in expected]
+
+
+def test_card_of_a_run_without_reports(tmp_path: Path) -> None:
+    run = build_small_run(tmp_path / "run")
+    out = tmp_path / "out"
+    export_run(run.options(out, format="parquet"), progress=False)
+    card = (out / "README.md").read_text()
+    assert '    path: "shard-*.parquet"' in card
+    assert "The run has no filter funnel (`funnel/funnel.md`): it ran no filters." in card
+    assert (f"The run has no statistics (`stats/report.md`); run `paraimage stats "
+            f"{run.root.resolve()}` and export again to add them here.") in card
+    assert not (out / "plots").exists()
+    assert "row groups of 100 rows" in card
