@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,6 +44,46 @@ class SamplingConfig(BaseModel):
     )
 
 
+@dataclass(frozen=True)
+class PromptSpec:
+    """One caption request shape: which variant, the instruction, the sampling."""
+
+    variant: str
+    prompt_text: str
+    target_words: int
+    params: dict[str, Any]
+    retry_params: dict[str, Any]
+
+    def params_for(self, retry: bool) -> dict[str, Any]:
+        return self.retry_params if retry else self.params
+
+    def params_json(self, retry: bool = False) -> str:
+        return json.dumps(self.params_for(retry), sort_keys=True)
+
+
+class CaptionVariant(BaseModel):
+    """Another caption of every image by the same model: a length target (the paper's
+    Table 5 ablation used 10, 50, 100 and 150 words) and optionally another prompt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="default: '<target_words>w'")
+    target_words: int = Field(gt=0, le=2000)
+    prompt: str | None = Field(None, description="a name from `prompts` or a template")
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.target_words}w"
+
+
+def _check_template(prompt: str) -> str:
+    try:
+        prompt.format(n_words=1)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"prompt may only use the {{n_words}} placeholder ({exc})") from exc
+    return prompt
+
+
 def looks_like_local_path(model: str) -> bool:
     return model.startswith(("/", "./", "../", "~")) or Path(model).expanduser().exists()
 
@@ -53,13 +94,24 @@ class CaptionerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(description="Hugging Face hub id or local path of the VLM")
+    name: str | None = Field(
+        None, description="label of this captioner in caption_variants; default: the model"
+    )
     offline_fallback: Literal["tiny-random-llava"] | None = Field(
         None,
         description="when the hub cannot be reached, caption with this locally built model "
         "(demos only: its text is noise) and say so in caption_model",
     )
-    prompt: str = DEFAULT_PROMPT
+    prompts: dict[str, str] = Field(
+        default_factory=dict, description="named prompt templates ({n_words} placeholder)"
+    )
+    prompt: str = Field(DEFAULT_PROMPT, description="a name from `prompts` or a template")
     target_words: int = Field(150, gt=0, le=2000)
+    variants: list[CaptionVariant] = Field(
+        default_factory=list,
+        description="more captions per image by this model (other lengths or prompts), "
+        "stored in caption_variants",
+    )
     sampling: SamplingConfig = SamplingConfig()
     qa: QAConfig = QAConfig()
     batch_size: int = Field(16, gt=0, description="images per engine call")
@@ -84,23 +136,74 @@ class CaptionerConfig(BaseModel):
     @field_validator("prompt")
     @classmethod
     def _prompt_placeholders(cls, prompt: str) -> str:
-        try:
-            prompt.format(n_words=1)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"prompt may only use the {{n_words}} placeholder ({exc})") from exc
+        return prompt if "{" not in prompt and " " not in prompt else _check_template(prompt)
+
+    @field_validator("prompts")
+    @classmethod
+    def _templates_placeholders(cls, prompts: dict[str, str]) -> dict[str, str]:
+        for template in prompts.values():
+            _check_template(template)
+        return prompts
+
+    @model_validator(mode="after")
+    def _variants_are_distinct(self) -> CaptionerConfig:
+        self.template(self.prompt)  # a bare word must name a template
+        for variant in self.variants:
+            self.template(variant.prompt or self.prompt)
+        labels = [self.label, *(variant.label for variant in self.variants)]
+        duplicates = sorted({label for label in labels if labels.count(label) > 1})
+        if duplicates:
+            raise ValueError(f"caption variant names must be unique: {duplicates}")
+        return self
+
+    def template(self, prompt: str) -> str:
+        """The template text of ``prompt``: a name from ``prompts``, or itself."""
+        if prompt in self.prompts:
+            return self.prompts[prompt]
+        if "{" not in prompt and " " not in prompt:
+            raise ValueError(f"prompt {prompt!r} is not a name in `prompts` {sorted(self.prompts)}")
         return prompt
 
     @property
+    def label(self) -> str:
+        """This captioner's main caption in caption_variants: NAME or MODEL, then words."""
+        return f"{self.target_words}w"
+
+    @property
     def prompt_text(self) -> str:
-        return self.prompt.format(n_words=self.target_words)
+        return self.template(self.prompt).format(n_words=self.target_words)
 
     @property
     def max_tokens(self) -> int:
+        return self.max_tokens_for(self.target_words)
+
+    def max_tokens_for(self, target_words: int) -> int:
         if self.sampling.max_tokens is not None:
             return self.sampling.max_tokens
-        return math.ceil(self.target_words * TOKENS_PER_WORD) + MAX_TOKENS_MARGIN
+        return math.ceil(target_words * TOKENS_PER_WORD) + MAX_TOKENS_MARGIN
 
-    def sampling_params(self, retry: bool = False) -> dict[str, Any]:
+    def spec(self) -> PromptSpec:
+        """The main caption's request."""
+        return self._spec(self.label, self.prompt, self.target_words)
+
+    def variant_specs(self) -> list[PromptSpec]:
+        return [
+            self._spec(variant.label, variant.prompt or self.prompt, variant.target_words)
+            for variant in self.variants
+        ]
+
+    def _spec(self, label: str, prompt: str, target_words: int) -> PromptSpec:
+        return PromptSpec(
+            variant=label,
+            prompt_text=self.template(prompt).format(n_words=target_words),
+            target_words=target_words,
+            params=self.sampling_params(target_words=target_words),
+            retry_params=self.sampling_params(retry=True, target_words=target_words),
+        )
+
+    def sampling_params(
+        self, retry: bool = False, target_words: int | None = None
+    ) -> dict[str, Any]:
         """What is passed to ``vllm.SamplingParams`` and stored as ``caption_params``;
         ``retry``: the QA retry's other sampling (and another seed)."""
         params = {
@@ -108,7 +211,7 @@ class CaptionerConfig(BaseModel):
             "top_p": self.sampling.top_p,
             "repetition_penalty": self.sampling.repetition_penalty,
             "seed": self.sampling.seed,
-            "max_tokens": self.max_tokens,
+            "max_tokens": self.max_tokens_for(target_words or self.target_words),
         }
         if retry:
             params.update(
@@ -148,6 +251,17 @@ class TransformersCaptionerConfig(CaptionerConfig):
         False, description="run the model repository's own code (CogVLM, CogVLM2, ...)"
     )
     attn_implementation: str | None = Field(None, description="e.g. sdpa, flash_attention_2")
+    chat_api: Literal["auto", "processor", "cogvlm"] = Field(
+        "auto",
+        description="processor: AutoProcessor + chat template; cogvlm: the repository's "
+        "build_conversation_input_ids (CogVLM, CogVLM2); auto: cogvlm for a remote-code "
+        "causal LM without a processor",
+    )
+    tokenizer: str | None = Field(
+        None, description="tokenizer repository or path when the model has none of its own "
+        "(CogVLM v1: lmsys/vicuna-7b-v1.5)"
+    )
+    template_version: str = Field("chat", description="CogVLM's prompt template")
 
 
 class OpenAICaptionerConfig(CaptionerConfig):

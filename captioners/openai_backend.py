@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from captioners.base import BaseCaptioner, Generation
-from captioners.config import OpenAICaptionerConfig
+from captioners.config import OpenAICaptionerConfig, PromptSpec
 
 
 class ServerUnavailableError(RuntimeError):
@@ -65,8 +65,11 @@ def data_url(image: np.ndarray, quality: int) -> str:
 
 
 class OpenAICaptioner(BaseCaptioner):
-    def __init__(self, config: OpenAICaptionerConfig, model_path: str, model_name: str) -> None:
-        super().__init__(qa=config.qa, target_words=config.target_words)
+    def __init__(
+        self, config: OpenAICaptionerConfig, model_path: str, model_name: str,
+        primary: bool = True, drop_images: bool = True,
+    ) -> None:
+        super().__init__(config=config, primary=primary, drop_images=drop_images)
         self.config = config
         self.model_name = model_name
         self.prompt_text = config.prompt_text
@@ -79,7 +82,9 @@ class OpenAICaptioner(BaseCaptioner):
         # asyncio.run() refuses to start inside one.
         self._loop_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openai")
 
-    def _request(self, image: np.ndarray, params: dict[str, Any]) -> dict[str, Any]:
+    def _request(
+        self, image: np.ndarray, params: dict[str, Any], prompt_text: str
+    ) -> dict[str, Any]:
         return {
             "model": self.config.model,
             "messages": [
@@ -88,7 +93,7 @@ class OpenAICaptioner(BaseCaptioner):
                     "content": [
                         {"type": "image_url",
                          "image_url": {"url": data_url(image, self.config.jpeg_quality)}},
-                        {"type": "text", "text": self.prompt_text},
+                        {"type": "text", "text": prompt_text},
                     ],
                 }
             ],
@@ -101,7 +106,7 @@ class OpenAICaptioner(BaseCaptioner):
         }
 
     async def _generate(
-        self, images: list[np.ndarray], params: dict[str, Any]
+        self, images: list[np.ndarray], params: dict[str, Any], prompt_text: str
     ) -> list[Generation | Exception]:
         import openai
 
@@ -117,7 +122,7 @@ class OpenAICaptioner(BaseCaptioner):
                 async with semaphore:
                     try:
                         response = await client.chat.completions.create(
-                            **self._request(image, params)
+                            **self._request(image, params, prompt_text)
                         )
                     except openai.OpenAIError as exc:
                         return exc
@@ -132,7 +137,12 @@ class OpenAICaptioner(BaseCaptioner):
             return list(await asyncio.gather(*(one(image) for image in images)))
 
     def generate(
-        self, images: list[np.ndarray], retry: bool = False
+        self, images: list[np.ndarray], retry: bool = False, spec: PromptSpec | None = None
     ) -> list[Generation | Exception]:
-        params = self.retry_params if retry else self.params
-        return self._loop_thread.submit(asyncio.run, self._generate(images, params)).result()
+        if spec is not None:
+            params, prompt_text = spec.params_for(retry), spec.prompt_text
+        else:
+            params, prompt_text = (self.retry_params if retry else self.params), self.prompt_text
+        return self._loop_thread.submit(
+            asyncio.run, self._generate(images, params, prompt_text)
+        ).result()

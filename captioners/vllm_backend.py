@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from captioners.base import BaseCaptioner, Generation
-from captioners.config import VLLMCaptionerConfig
+from captioners.config import PromptSpec, VLLMCaptionerConfig
 
 
 def build_prompt(processor: Any, prompt_text: str) -> str:
@@ -31,8 +31,11 @@ def build_prompt(processor: Any, prompt_text: str) -> str:
 
 
 class VLLMCaptioner(BaseCaptioner):
-    def __init__(self, config: VLLMCaptionerConfig, model_path: str, model_name: str) -> None:
-        super().__init__(qa=config.qa, target_words=config.target_words)
+    def __init__(
+        self, config: VLLMCaptionerConfig, model_path: str, model_name: str,
+        primary: bool = True, drop_images: bool = True,
+    ) -> None:
+        super().__init__(config=config, primary=primary, drop_images=drop_images)
         # Engine settings such as VLLM_CPU_KVCACHE_SPACE are read at import time.
         for key, value in config.env.items():
             os.environ[key] = value
@@ -46,22 +49,37 @@ class VLLMCaptioner(BaseCaptioner):
         self.prompt_text = config.prompt_text
         self.params_json = config.sampling_params_json()
         self.retry_params_json = config.sampling_params_json(retry=True)
+        self.processor = processor
         self.prompt = build_prompt(processor, self.prompt_text)
+        self.prompts = {self.prompt_text: self.prompt}
         engine_kwargs = {"limit_mm_per_prompt": {"image": 1}, **config.engine_kwargs}
         self.llm = vllm.LLM(model=model_path, seed=config.sampling.seed, **engine_kwargs)
         self.sampling = vllm.SamplingParams(**config.sampling_params())
         self.retry_sampling = vllm.SamplingParams(**config.sampling_params(retry=True))
 
-    def generate(self, images: list[np.ndarray], retry: bool = False) -> list[Generation]:
+    def _prompt(self, spec: PromptSpec | None) -> str:
+        text = spec.prompt_text if spec else self.prompt_text
+        if text not in self.prompts:
+            self.prompts[text] = build_prompt(self.processor, text)
+        return self.prompts[text]
+
+    def generate(
+        self, images: list[np.ndarray], retry: bool = False, spec: PromptSpec | None = None
+    ) -> list[Generation]:
+        import vllm
         from PIL import Image
 
         if not images:
             return []
+        prompt = self._prompt(spec)
         requests = [
-            {"prompt": self.prompt, "multi_modal_data": {"image": Image.fromarray(image)}}
+            {"prompt": prompt, "multi_modal_data": {"image": Image.fromarray(image)}}
             for image in images
         ]
-        sampling = self.retry_sampling if retry else self.sampling
+        if spec is not None:
+            sampling = vllm.SamplingParams(**spec.params_for(retry))
+        else:
+            sampling = self.retry_sampling if retry else self.sampling
         outputs = self.llm.generate(requests, sampling, use_tqdm=False)
         return [
             Generation(

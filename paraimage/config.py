@@ -133,6 +133,11 @@ class JobConfig(_Strict):
     decode: DecodeConfig = DecodeConfig()
     filters: FiltersConfig = FiltersConfig()
     captioner: AnyCaptionerConfig
+    extra_captioners: list[AnyCaptionerConfig] = Field(
+        default_factory=list,
+        description="other models over the same images (Table 11-style comparisons); "
+        "their captions go to caption_variants only",
+    )
     stats: StatsConfig = StatsConfig()
     ray: RayConfig = RayConfig()
 
@@ -144,6 +149,14 @@ class JobConfig(_Strict):
         if duplicates:
             raise ValueError(f"source names must be unique (set `name`): {duplicates}")
         return sources
+
+    @model_validator(mode="after")
+    def _captioner_names_unique(self) -> JobConfig:
+        names = [c.name or c.model for c in [self.captioner, *self.extra_captioners]]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"captioners need distinct names (set `name`): {duplicates}")
+        return self
 
     @model_validator(mode="after")
     def _default_download_dirs(self) -> JobConfig:
@@ -159,8 +172,9 @@ class JobConfig(_Strict):
         so a resumed run may use other batch sizes or concurrency."""
         data = self.model_dump(mode="json")
         data.pop("ray")
-        for key in ("batch_size", "concurrency", "num_gpus", "num_cpus", "env", "device"):
-            data["captioner"].pop(key, None)
+        for captioner in [data["captioner"], *data["extra_captioners"]]:
+            for key in ("batch_size", "concurrency", "num_gpus", "num_cpus", "env", "device"):
+                captioner.pop(key, None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -213,6 +227,9 @@ def _format_validation_error(exc: ValidationError) -> str:
             parts.pop(2)
         if len(parts) > 1 and parts[0] == "captioner" and parts[1] in CAPTIONER_BACKENDS:
             parts.pop(1)
+        if (len(parts) > 2 and parts[0] == "extra_captioners"
+                and parts[2] in CAPTIONER_BACKENDS):
+            parts.pop(2)
         location = ".".join(parts)
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":

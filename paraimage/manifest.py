@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: `url` (URL+text sources such as LAION)
+SCHEMA_VERSION = 2  # 2: `url` (URL+text sources), `caption_variants`
 
 # Row verdicts: the funnel is inputs = kept + rejected + error.
 STATUS_KEPT = "kept"
@@ -62,6 +62,22 @@ _VERDICT = [
     pa.field("reject_reason", pa.string()),
     pa.field("error", pa.string()),
 ]
+CAPTION_VARIANT_TYPE = pa.struct([
+    pa.field("captioner", pa.string()),  # the captioner's name (default: its model)
+    pa.field("variant", pa.string()),  # e.g. "150w", or the configured name
+    pa.field("model", pa.string()),
+    pa.field("prompt", pa.string()),
+    pa.field("target_words", pa.int32()),
+    pa.field("params", pa.string()),
+    pa.field("status", pa.string()),  # "ok", "rejected" (by a QA reject policy), "error"
+    pa.field("reason", pa.string()),
+    pa.field("caption", pa.string()),
+    pa.field("caption_raw", pa.string()),
+    pa.field("finish_reason", pa.string()),
+    pa.field("flags", pa.list_(pa.string())),
+    pa.field("n_tokens", pa.int32()),
+    pa.field("n_words", pa.int32()),
+])
 _CAPTION = [
     pa.field("caption", pa.string()),
     pa.field("caption_raw", pa.string()),
@@ -71,6 +87,10 @@ _CAPTION = [
     pa.field("caption_finish_reason", pa.string()),
     pa.field("caption_flags", pa.list_(pa.string())),
     pa.field("caption_n_tokens", pa.int32()),
+    # Every caption of the image (the main one too), one struct per (captioner, variant):
+    # length variants and other models over the same images. Query one row per
+    # caption with `SELECT id, v.* FROM manifests, UNNEST(caption_variants) AS t(v)`.
+    pa.field("caption_variants", pa.list_(CAPTION_VARIANT_TYPE)),
 ]
 _TEXT_STATS = [
     pa.field("n_words", pa.int32()),

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script (also under `ray job submit`)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from captioners.config import AnyCaptionerConfig  # noqa: E402
 from captioners.model_source import (  # noqa: E402
     ModelUnavailableError,
     ResolvedModel,
@@ -42,7 +44,27 @@ EXIT_BAD_CONFIG = 2
 DOWNLOADING_SOURCES = ("laion", "url_text", "demo_laion")
 
 
-def build_stages(config: JobConfig, model: ResolvedModel, image_size: int) -> list[Stage]:
+def captioner_stage(
+    captioner: AnyCaptionerConfig, model: ResolvedModel, primary: bool, last: bool
+) -> ActorStage:
+    return ActorStage(
+        "caption" if primary else f"caption-{captioner.name or captioner.model}",
+        CAPTIONERS[captioner.backend],
+        {"config": captioner, "model_path": model.path, "model_name": model.name,
+         "primary": primary, "drop_images": last},
+        concurrency=captioner.concurrency,
+        num_cpus=captioner.num_cpus,
+        num_gpus=captioner.num_gpus,
+        batch_size=captioner.batch_size,
+    )
+
+
+def build_stages(
+    config: JobConfig,
+    model: ResolvedModel,
+    image_size: int,
+    extra_models: Sequence[ResolvedModel] = (),
+) -> list[Stage]:
     cpu = {"num_cpus": config.ray.cpu_stage_num_cpus, "batch_size": config.ray.cpu_batch_size}
     max_pixels = config.decode.max_pixels
     captioner = config.captioner
@@ -70,14 +92,13 @@ def build_stages(config: JobConfig, model: ResolvedModel, image_size: int) -> li
     return [
         *stages,
         CpuStage("prepare", CaptionImagePrep(image_size, max_pixels), **cpu),
-        ActorStage(
-            "caption",
-            CAPTIONERS[captioner.backend],
-            {"config": captioner, "model_path": model.path, "model_name": model.name},
-            concurrency=captioner.concurrency,
-            num_cpus=captioner.num_cpus,
-            num_gpus=captioner.num_gpus,
-            batch_size=captioner.batch_size,
+        captioner_stage(captioner, model, primary=True, last=not config.extra_captioners),
+        *(
+            captioner_stage(extra, extra_model, primary=False,
+                            last=index == len(config.extra_captioners) - 1)
+            for index, (extra, extra_model) in enumerate(
+                zip(config.extra_captioners, extra_models, strict=True)
+            )
         ),
         *(
             [
@@ -137,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config, args.overrides)
         source = build_sources(config.sources)
         model, image_size = prepare_captioner(config.captioner)
+        # every model is checked before any shard: one that cannot load stops the run
+        extra_models = [prepare_captioner(extra)[0] for extra in config.extra_captioners]
     except (ConfigError, ModelUnavailableError, ServerUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
@@ -146,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         summary = run_job(
             config,
             source,
-            build_stages(config, model, image_size),
+            build_stages(config, model, image_size, extra_models),
             finalizers=build_finalizers(config),
         )
     except (RunDirError, MetadataError, SA1BSourceError) as exc:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from captioners.base import BaseCaptioner, Generation
-from captioners.config import VLLMCaptionerConfig
+from captioners.config import PromptSpec, VLLMCaptionerConfig
 from captioners.prepare import CAPTION_IMAGE, CAPTION_IMAGE_SHAPE, CaptionImagePrep
 from captioners.qa import QAConfig, clean_caption, cut_to_last_sentence
 from curation.probe import IMAGE_BYTES
@@ -30,7 +30,8 @@ class ScriptedCaptioner(BaseCaptioner):
         # pixel value -> texts for the first call, the retry, ...
         self.texts = texts or {}
 
-    def generate(self, images: list[np.ndarray], retry: bool = False) -> list[Generation]:
+    def generate(self, images: list[np.ndarray], retry: bool = False,
+                 spec: PromptSpec | None = None) -> list[Generation]:
         self.calls.append((len(images), retry))
         if any(int(image.max()) == 0 for image in images):
             raise RuntimeError("CUDA out of memory\nsecond line")
@@ -159,3 +160,81 @@ def test_prompt_with_unknown_placeholder_is_refused() -> None:
         VLLMCaptionerConfig(model="org/model", prompt="Describe in {words} words")
     with pytest.raises(ValidationError, match=r"engine_kwargs may not set \['seed'\]"):
         VLLMCaptionerConfig(model="org/model", engine_kwargs={"seed": 1})
+
+
+class VariantCaptioner(ScriptedCaptioner):
+    """Answers with the variant it was asked for, so each entry can be traced."""
+
+    def __init__(self, config: VLLMCaptionerConfig, **kwargs) -> None:
+        BaseCaptioner.__init__(self, config=config, **kwargs)
+        self.calls = []
+        self.texts = {}
+
+    def generate(self, images: list[np.ndarray], retry: bool = False,
+                 spec: PromptSpec | None = None) -> list[Generation]:
+        self.calls.append((len(images), spec.variant if spec else None))
+        if any(int(image.max()) == 0 for image in images):
+            raise RuntimeError("engine died")
+        label = spec.variant if spec else "main"
+        return [Generation(f"The image shows a {label} caption.", "stop", 7) for _ in images]
+
+
+VARIANTS_CONFIG = {
+    "model": "org/model", "name": "llava", "target_words": 20,
+    "prompts": {"brief": "Say in {n_words} words what is shown."},
+    "variants": [{"target_words": 5}, {"name": "brief10", "target_words": 10,
+                                       "prompt": "brief"}],
+}
+
+
+def test_length_variants_are_stored_per_image() -> None:
+    config = VLLMCaptionerConfig.model_validate(VARIANTS_CONFIG)
+    captioner = VariantCaptioner(config)
+    captioner.model_name = "org/model"
+    rows = [image_row(0, 10), image_row(1, 0), image_row(2, 20, status="rejected")]
+    out = batch_to_rows(captioner(rows_to_batch(rows)))
+    assert out[0]["caption"] == "A main caption."
+    variants = out[0]["caption_variants"]
+    assert [(v["captioner"], v["variant"], v["target_words"], v["caption"], v["status"])
+            for v in variants] == [
+        ("llava", "20w", 20, "A main caption.", "ok"),
+        ("llava", "5w", 5, "A 5w caption.", "ok"),
+        ("llava", "brief10", 10, "A brief10 caption.", "ok"),
+    ]
+    assert variants[2]["prompt"] == "Say in 10 words what is shown."
+    assert variants[1]["prompt"].endswith("approximately 5 words.")
+    assert json.loads(variants[1]["params"])["max_tokens"] == 40  # ceil(5 * 1.6) + 32
+    assert variants[1]["flags"] == ["prefix_stripped"]  # 3 words: within 5 +- 50%
+    assert (variants[1]["n_words"], variants[1]["n_tokens"]) == (3, 7)
+    # the black image fails alone in every variant; its row says so in each entry
+    assert out[1]["status"] == "error"
+    assert [(v["variant"], v["status"], v["reason"]) for v in out[1]["caption_variants"]] == [
+        ("20w", "error", "caption_failed: RuntimeError: engine died"),
+        ("5w", "error", "caption_failed: RuntimeError: engine died"),
+        ("brief10", "error", "caption_failed: RuntimeError: engine died"),
+    ]
+    assert out[2].get("caption_variants") is None
+
+
+def test_a_compared_captioner_only_adds_variants() -> None:
+    config = VLLMCaptionerConfig.model_validate({**VARIANTS_CONFIG, "name": "other"})
+    captioner = VariantCaptioner(config, primary=False, drop_images=False)
+    captioner.model_name = "org/other"
+    first = {"captioner": "llava", "variant": "20w"}
+    row = {**image_row(0, 10), "caption": "kept as it was", "caption_variants": [first]}
+    (out,) = batch_to_rows(captioner(rows_to_batch([row])))
+    assert out["caption"] == "kept as it was"
+    assert [(v["captioner"], v["variant"], v["model"]) for v in out["caption_variants"]] == [
+        ("llava", "20w", None), ("other", "20w", "org/other"), ("other", "5w", "org/other"),
+        ("other", "brief10", "org/other"),
+    ]
+    assert out[CAPTION_IMAGE] is not None  # a later captioner still needs the pixels
+
+
+def test_variant_config_errors() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"prompt 'terse' is not a name in `prompts`"):
+        VLLMCaptionerConfig(model="m", variants=[{"target_words": 5, "prompt": "terse"}])
+    with pytest.raises(ValidationError, match=r"variant names must be unique: \['150w'\]"):
+        VLLMCaptionerConfig(model="m", variants=[{"target_words": 150}])

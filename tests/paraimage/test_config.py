@@ -228,3 +228,20 @@ def test_download_dir_defaults_to_the_run_directory(tmp_path: Path, minimal: dic
                            "metadata": ["http://127.0.0.1:9/m.parquet"]}]
     config = load_config(write_config(tmp_path, minimal))
     assert config.sources[0].download_dir == config.run.directory / "downloads" / "laion-a"
+
+
+def test_extra_captioners_are_checked_and_named(tmp_path: Path, minimal: dict) -> None:
+    minimal["extra_captioners"] = [{"backend": "transformers", "model": "org/other",
+                                    "variants": [{"target_words": 0}]}]
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(tmp_path, minimal))
+    assert "extra_captioners.0.variants.0.target_words: Input should be greater than 0" in (
+        str(error.value)
+    )
+    minimal["extra_captioners"] = [{"model": minimal["captioner"]["model"]}]
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(tmp_path, minimal))
+    assert "captioners need distinct names (set `name`)" in str(error.value)
+    minimal["extra_captioners"][0]["name"] = "same-model-other-prompt"
+    config = load_config(write_config(tmp_path, minimal))
+    assert config.extra_captioners[0].name == "same-model-other-prompt"

@@ -67,7 +67,8 @@ def demo_args(out: Path, photos: Path, *extra: str) -> list[str]:
         "--set", f"run.output_dir={out}",
         "--set", f"sources.0.cache_dir={photos}",
         "--set", "sources.0.shard_size=2",
-        "--set", f"sources.1.cache_dir={photos / 'laion'}",
+        # a sibling, not a child: the folder source would also read the served photos
+        "--set", f"sources.1.cache_dir={photos.parent / (photos.name + '-laion')}",
         "--set", f"sources.1.port={LAION_PORT}",
         *extra,
     ]
@@ -289,7 +290,10 @@ def test_sigkill_part_way_then_resume_gives_the_same_rows(
 
     result = run_demo(job_env, *args)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    assert f"{complete_at_kill} complete, {N_SHARDS - complete_at_kill} to do" in result.stdout
+    planned = [line for line in result.stdout.splitlines() if " to do" in line]
+    assert f"{complete_at_kill} complete, {N_SHARDS - complete_at_kill} to do" in result.stdout, (
+        planned
+    )
     resumed = manifest_rows(tmp_path / "demo")
     assert len(resumed) == N_RECORDS
     assert len({row["id"] for row in resumed}) == N_RECORDS
@@ -304,7 +308,19 @@ def test_transformers_backend_through_the_job(
         "backend": "transformers", "model": str(tiny_llava), "target_words": 10,
         "dtype": "float32", "device": "cpu", "batch_size": 8, "num_gpus": 0,
     })
-    result = run_demo(job_env, *demo_args(tmp_path, photos, "--set", f"captioner={captioner}"))
+    # Table 5-style length variants from the same model, and a second captioner
+    # (the vLLM backend) over the same images, Table 11-style
+    variants = json.dumps([{"target_words": 5}, {"name": "brief", "target_words": 20}])
+    other = json.dumps([{
+        "backend": "vllm", "name": "second", "model": str(tiny_llava), "target_words": 10,
+        "batch_size": 8, "num_gpus": 0, "num_cpus": 1,
+        "engine_kwargs": {"dtype": "float32", "enforce_eager": True, "max_model_len": 2048},
+        "env": {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_ENABLE_V1_MULTIPROCESSING": "0"},
+    }])
+    result = run_demo(job_env, *demo_args(
+        tmp_path, photos, "--set", f"captioner={captioner}",
+        "--set", f"captioner.variants={variants}", "--set", f"extra_captioners={other}",
+    ))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     rows = manifest_rows(tmp_path / "demo")
     statuses = {s: sum(1 for r in rows if r["status"] == s) for s in EXPECTED_STATUS}
@@ -313,6 +329,21 @@ def test_transformers_backend_through_the_job(
     assert {r["caption_model"] for r in kept} == {str(tiny_llava)}
     assert all(r["caption_raw"] is not None and r["caption_n_tokens"] > 0 for r in kept)
     assert {json.loads(r["caption_params"])["max_tokens"] for r in kept} == {48}
+    # one caption per (image, captioner, variant), as a DuckDB query
+    per_caption = duckdb.sql(
+        f"SELECT v.captioner, v.variant, v.target_words, count(*) AS n, "
+        f"max(json_extract(v.params, '$.max_tokens')::INT) AS max_tokens, "
+        f"count(*) FILTER (WHERE v.status = 'ok') AS ok "
+        f"FROM read_parquet('{tmp_path}/demo/manifests/*.parquet'), "
+        f"UNNEST(caption_variants) AS t(v) WHERE status = 'kept' "
+        f"GROUP BY ALL ORDER BY 1, 2"
+    ).fetchall()
+    assert per_caption == [  # the path of tiny_llava sorts before "second"
+        (str(tiny_llava), "10w", 10, 12, 48, 12),
+        (str(tiny_llava), "5w", 5, 12, 40, 12),
+        (str(tiny_llava), "brief", 20, 12, 64, 12),
+        ("second", "10w", 10, 12, 48, 12),
+    ]
 
 
 def wait_for_dashboard(port: int, head: subprocess.Popen, timeout_s: float = 180) -> None:
