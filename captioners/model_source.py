@@ -125,4 +125,17 @@ def prepare_captioner(config: CaptionerConfig) -> tuple[ResolvedModel, int]:
         check_server(config)
         return ResolvedModel(config.model, config.model), config.image_size or REMOTE_IMAGE_SIZE
     model = resolve_model(config)
-    return model, config.image_size or model_image_size(model.path, config.trust_remote_code)
+    if config.image_size:
+        return model, config.image_size
+    if getattr(config, "chat_api", "processor") != "processor":
+        from captioners.cogvlm_chat import cogvlm_image_size, uses_cogvlm_interface
+
+        if config.chat_api == "cogvlm" or uses_cogvlm_interface(model.path):
+            size = cogvlm_image_size(model.path)
+            if size is None:
+                raise ModelUnavailableError(
+                    f"cannot tell the input image size of {model.path}: set "
+                    "captioner.image_size"
+                )
+            return model, size
+    return model, model_image_size(model.path, config.trust_remote_code)

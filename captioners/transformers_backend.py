@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from captioners.base import BaseCaptioner, Generation
-from captioners.config import TransformersCaptionerConfig
+from captioners.cogvlm_chat import CogVLMChat, uses_cogvlm_interface
+from captioners.config import PromptSpec, TransformersCaptionerConfig
 from captioners.vllm_backend import build_prompt
 
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
@@ -30,15 +31,48 @@ def pick_device(requested: str) -> str:
 
 class TransformersCaptioner(BaseCaptioner):
     def __init__(
-        self, config: TransformersCaptionerConfig, model_path: str, model_name: str
+        self, config: TransformersCaptionerConfig, model_path: str, model_name: str,
+        primary: bool = True, drop_images: bool = True,
     ) -> None:
-        super().__init__(qa=config.qa, target_words=config.target_words)
+        super().__init__(config=config, primary=primary, drop_images=drop_images)
         import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
 
         self.torch = torch
         self.device = pick_device(config.device)
         dtype: Any = getattr(torch, _DTYPES[config.dtype]) if config.dtype != "auto" else "auto"
+        chat_api = config.chat_api
+        if chat_api == "auto":
+            chat_api = "cogvlm" if uses_cogvlm_interface(model_path) else "processor"
+        self.cogvlm: CogVLMChat | None = None
+        if chat_api == "cogvlm":
+            if not config.trust_remote_code:
+                raise ValueError("CogVLM-style models run their own code: set "
+                                 "captioner.trust_remote_code: true")
+            self.cogvlm = CogVLMChat(model_path, config.tokenizer, dtype, self.device,
+                                     config.template_version)
+            self.model = self.cogvlm.model
+            tokenizer = self.cogvlm.tokenizer
+            self.processor = tokenizer  # decoding only
+            self.pad_id = self.cogvlm.pad_id
+            self.eos_ids = self._eos_ids(tokenizer)
+        else:
+            self._load_with_processor(config, model_path, dtype)
+        self.model_name = model_name
+        self.prompt_text = config.prompt_text
+        # CogVLM's code renders its template itself, per sample: keep the query as is
+        self.prompt = (self.prompt_text if self.cogvlm
+                       else build_prompt(self.processor, self.prompt_text))
+        self.prompts = {self.prompt_text: self.prompt}
+        self.params = config.sampling_params()
+        self.retry_params = config.sampling_params(retry=True)
+        self.params_json = config.sampling_params_json()
+        self.retry_params_json = config.sampling_params_json(retry=True)
+
+    def _load_with_processor(
+        self, config: TransformersCaptionerConfig, model_path: str, dtype: Any
+    ) -> None:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
         self.processor = AutoProcessor.from_pretrained(
             model_path, trust_remote_code=config.trust_remote_code
         )
@@ -54,13 +88,6 @@ class TransformersCaptioner(BaseCaptioner):
             .to(self.device)
             .eval()
         )
-        self.model_name = model_name
-        self.prompt_text = config.prompt_text
-        self.prompt = build_prompt(self.processor, self.prompt_text)
-        self.params = config.sampling_params()
-        self.retry_params = config.sampling_params(retry=True)
-        self.params_json = config.sampling_params_json()
-        self.retry_params_json = config.sampling_params_json(retry=True)
 
     @staticmethod
     def _eos_ids(tokenizer: Any) -> set[int]:
@@ -79,17 +106,32 @@ class TransformersCaptioner(BaseCaptioner):
             kwargs.update(temperature=params["temperature"], top_p=params["top_p"])
         return kwargs
 
-    def generate(self, images: list[np.ndarray], retry: bool = False) -> list[Generation]:
+    def _prompt(self, spec: PromptSpec | None) -> str:
+        text = spec.prompt_text if spec else self.prompt_text
+        if text not in self.prompts:
+            self.prompts[text] = text if self.cogvlm else build_prompt(self.processor, text)
+        return self.prompts[text]
+
+    def generate(
+        self, images: list[np.ndarray], retry: bool = False, spec: PromptSpec | None = None
+    ) -> list[Generation]:
         from PIL import Image
 
-        params = self.retry_params if retry else self.params
+        if spec is not None:
+            params = spec.params_for(retry)
+        else:
+            params = self.retry_params if retry else self.params
         self.torch.manual_seed(params["seed"])
-        inputs = self.processor(
-            images=[Image.fromarray(image) for image in images],
-            text=[self.prompt] * len(images),
-            return_tensors="pt",
-            padding=True,
-        ).to(self.device)
+        pictures = [Image.fromarray(image) for image in images]
+        if self.cogvlm is not None:
+            inputs = self.cogvlm.inputs(pictures, self._prompt(spec))
+        else:
+            inputs = self.processor(
+                images=pictures,
+                text=[self._prompt(spec)] * len(images),
+                return_tensors="pt",
+                padding=True,
+            ).to(self.device)
         with self.torch.inference_mode():
             output = self.model.generate(**inputs, **self._generate_kwargs(params))
         new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
