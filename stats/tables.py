@@ -1,17 +1,27 @@
 """Dataset tables with DuckDB over the ``captions`` view (kept rows; see views.py).
 
-Each table is one SQL statement that scans only the columns it needs, and the
-statistics' means come from a single scan at the finest grouping (source x captioner)
-rolled up to the others, so the tables cost a few scans of integer columns however
-many groups there are; only DN/VN and the noun table read every noun. Results
-are small (one row per group, per noun or per bucket) and come back as Arrow tables.
+What costs time over a big manifest is reading columns and hashing rows, so
+``compute_tables`` reads the manifest twice, whatever the number of groups:
 
-Groupings: ``all`` (the whole dataset), ``source`` and ``captioner`` (caption_model);
-a NULL group value reads "(none)". Text sides: ``caption`` and ``alt_text`` (the same
-images' source alt-text), computed with one definition, side by side.
+1. One scan of the integer columns at the finest grouping (source x captioner): sums
+   and counts for every mean, and per group a histogram of exact word counts (capped
+   at ``_WORD_CAP``), from which the length buckets and the length histogram are
+   both derived. Every coarser grouping is a sum of those few rows.
+2. One unnest of the noun lists into a small table of (side, group, noun, texts),
+   grouped by a dense integer group id rather than two strings (the key width is
+   what a 30M-row hash aggregate pays for). DN, VN and the noun table all come from
+   that table.
+
+Results are small (one row per group, per noun or per bucket) and come back as Arrow
+tables. Groupings: ``all`` (the whole dataset), ``source`` and ``captioner``
+(caption_model); a NULL group value reads "(none)". Text sides: ``caption`` and
+``alt_text`` (the same images' source alt-text), computed with one definition, side by
+side.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -39,50 +49,75 @@ SIDES = (CAPTION_SIDE, ALT_TEXT_SIDE)
 _SPACE = r"[\s\p{Z}]+"
 _EDGE_PUNCT = r"^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$"
 _MEANS = {name: f"mean_{name[2:]}" for name in COUNT_FIELDS}  # n_words -> mean_words
+# Word counts are histogrammed exactly below this cap and lumped at it: every count at
+# or past it falls in the last histogram bin and in the open last length bucket, so
+# both tables come exactly from one capped histogram.
+_WORD_CAP = max(HISTOGRAM_MAX_WORDS, *(high for _, _, high in LENGTH_BUCKETS if high is not None))
 # GROUPING(source, caption_model): 3 = grand total, 1 = by source, 2 = by captioner.
-# (Used on the small noun-count table; the summary rolls its fine groups up in Python.)
 _GROUPING_SQL = """CASE GROUPING(source, caption_model)
         WHEN 3 THEN 'all' WHEN 1 THEN 'source' ELSE 'captioner' END"""
 _GROUP_SQL = """CASE GROUPING(source, caption_model)
         WHEN 3 THEN 'all' WHEN 1 THEN coalesce(source, '(none)')
         ELSE coalesce(caption_model, '(none)') END"""
+# Small tables a compute_tables call leaves on its connection (recreated each call).
+_GROUPS_TABLE = "stats_fine_groups"
+_NOUN_COUNTS_TABLE = "stats_noun_counts"
+
+FineGroup = dict[str, Any]
 
 
-def _bucket_sql(column: str) -> str:
-    cases = " ".join(
-        f"WHEN {column} < {high} THEN {i}"
-        for i, (_, _, high) in enumerate(LENGTH_BUCKETS) if high is not None
-    )
-    return f"CASE {cases} ELSE {len(LENGTH_BUCKETS) - 1} END"
+def _create_fine_groups(con: duckdb.DuckDBPyConnection) -> list[FineGroup]:
+    """Per (source, caption_model), from one scan of integer columns: images, sums and
+    counts of every statistic, and ``hist_<side>``: {capped word count: texts}.
 
-
-def _fine_groups(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Sums and counts per (source, caption_model): one scan; every grouping is a sum of
-    these few rows, so means roll up exactly without GROUPING SETS re-aggregating."""
+    Also kept as ``stats_fine_groups`` with a dense ``gid``, which the noun counts
+    group by (and which gives the noun table its per-side text totals)."""
     sums = ", ".join(
         f"sum({p}{n})::BIGINT AS \"sum_{p}{n}\", count({p}{n}) AS \"n_{p}{n}\""
         for p in SIDE_PREFIX.values() for n in COUNT_FIELDS
     )
-    return con.sql(f"""
-        SELECT source, caption_model, count(*) AS images, sum(short_edge)::BIGINT AS sum_short_edge,
-               count(short_edge) AS n_short_edge, {sums}
-        FROM captions GROUP BY ALL
-    """).to_arrow_table().to_pylist()
-
-
-def _fine_buckets(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """(side, source, caption_model, bucket index, texts): two scans of one column."""
-    selects = [
-        f"SELECT '{side}' AS text, source, caption_model, {_bucket_sql(p + 'n_words')} AS b, "
-        f"count(*) AS n FROM captions WHERE {p}n_words IS NOT NULL GROUP BY ALL"
+    hists = ", ".join(
+        # Not least(): it skips NULLs, so least(NULL, cap) is cap, not a missing text.
+        f"histogram(if({p}n_words > {_WORD_CAP}, {_WORD_CAP}, {p}n_words)) AS \"hist_{side}\""
         for side, p in SIDE_PREFIX.items()
-    ]
-    return con.execute(" UNION ALL ".join(selects)).fetchall()
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {_GROUPS_TABLE} AS
+        SELECT (row_number() OVER () - 1)::INTEGER AS gid, *
+        FROM (
+            SELECT source, caption_model, count(*) AS images,
+                   sum(short_edge)::BIGINT AS sum_short_edge, count(short_edge) AS n_short_edge,
+                   {sums}, {hists}
+            FROM captions GROUP BY ALL
+        )
+    """)
+    rows = con.sql(f"SELECT * EXCLUDE (gid) FROM {_GROUPS_TABLE}").to_arrow_table().to_pylist()
+    for row in rows:  # Arrow maps come back as (key, value) pairs; NULL when no texts
+        for side in SIDES:
+            row[f"hist_{side}"] = dict(row[f"hist_{side}"] or ())
+    return rows
 
 
 def _group_keys(source: str | None, model: str | None) -> list[tuple[str, str]]:
     return [("all", "all"), ("source", source or NONE_GROUP),
             ("captioner", model or NONE_GROUP)]
+
+
+def _bucket_index(words: int) -> int:
+    """The LENGTH_BUCKETS index of a word count, as the SQL CASE of the tables had it:
+    the first bucket whose upper bound exceeds it (negative counts land in the first)."""
+    for i, (_, _, high) in enumerate(LENGTH_BUCKETS):
+        if high is not None and words < high:
+            return i
+    return len(LENGTH_BUCKETS) - 1
+
+
+def _bin_start(words: int) -> int:
+    """``least(words, HISTOGRAM_MAX_WORDS) // BIN * BIN`` with SQL's integer division,
+    which truncates toward zero (Python's ``//`` floors)."""
+    capped = min(words, HISTOGRAM_MAX_WORDS)
+    start = abs(capped) // HISTOGRAM_BIN_WORDS * HISTOGRAM_BIN_WORDS
+    return start if capped >= 0 else -start
 
 
 def summary_table(con: duckdb.DuckDBPyConnection, diversity: bool = True) -> pa.Table:
@@ -92,19 +127,32 @@ def summary_table(con: duckdb.DuckDBPyConnection, diversity: bool = True) -> pa.
 
     DN and VN need every noun of every text (the costly part: an unnest of the noun
     lists); ``diversity=False`` leaves them null and reads integer columns only."""
-    totals: dict[tuple[str, str], dict[str, float]] = {("all", "all"): {"images": 0}}
-    for row in _fine_groups(con):
-        for key in _group_keys(row["source"], row["caption_model"]):
+    fine = _create_fine_groups(con)
+    if not diversity:
+        return _summary(fine, None)
+    _create_noun_counts(con)
+    return _summary(fine, _noun_diversity(con))
+
+
+def _summary(
+    fine: list[FineGroup], nouns: dict[tuple[str, str, str], tuple[int, int]] | None
+) -> pa.Table:
+    """The summary rolled up from the fine groups (``nouns`` None: DN/VN left null)."""
+    totals: dict[tuple[str, str], dict[str, int]] = {("all", "all"): {"images": 0}}
+    buckets: dict[tuple[str, str, str, int], int] = {}
+    for row in fine:
+        keys = _group_keys(row["source"], row["caption_model"])
+        for key in keys:
             acc = totals.setdefault(key, {})
             for name, value in row.items():
-                if name not in ("source", "caption_model"):
+                if name.startswith(("sum_", "n_")) or name == "images":
                     acc[name] = acc.get(name, 0) + (value or 0)
-    buckets: dict[tuple[str, str, str, int], int] = {}
-    for side, source, model, b, n in _fine_buckets(con):
-        for grouping, group in _group_keys(source, model):
-            key = (grouping, group, side, b)
-            buckets[key] = buckets.get(key, 0) + n
-    nouns = _noun_diversity(con) if diversity else {}
+        for side in SIDES:
+            for words, n in row[f"hist_{side}"].items():
+                b = _bucket_index(words)
+                for grouping, group in keys:
+                    bucket = (grouping, group, side, b)
+                    buckets[bucket] = buckets.get(bucket, 0) + n
     rows = []
     for (grouping, group), acc in totals.items():
         for side, p in SIDE_PREFIX.items():
@@ -115,10 +163,12 @@ def summary_table(con: duckdb.DuckDBPyConnection, diversity: bool = True) -> pa.
                 "texts": int(acc.get(f"n_{p}n_words", 0)),
             }
             out.update({_MEANS[n]: _ratio(acc, p + n) for n in COUNT_FIELDS})
-            default = (0, 0) if diversity else (None, None)
-            out["distinct_nouns"], out["frequent_nouns"] = nouns.get(
-                (grouping, group, side), default
-            )
+            if nouns is None:
+                out["distinct_nouns"] = out["frequent_nouns"] = None
+            else:
+                out["distinct_nouns"], out["frequent_nouns"] = nouns.get(
+                    (grouping, group, side), (0, 0)
+                )
             for i, (label, _, _) in enumerate(LENGTH_BUCKETS):
                 out[f"words_{label}"] = buckets.get((grouping, group, side, i), 0)
             rows.append(out)
@@ -146,38 +196,41 @@ def _summary_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
-def _noun_counts_sql() -> str:
-    """Texts containing each noun, per text side, source and captioner.
+def _create_noun_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """``stats_noun_counts``: texts containing each noun, per text side, source and
+    captioner (noun lists hold each text's distinct nouns, so occurrences are texts).
 
-    The unnest repeats each row's group once per noun, so the group travels as one
-    64-bit hash of (source, caption_model) and is named again by a join afterwards:
-    half the time of carrying two strings through 30M noun rows per million captions.
+    Needs ``stats_fine_groups``. The unnest repeats each row's group once per noun, so
+    the group travels as its small integer id (times two, plus one for the alt-text
+    side), joined on before the unnest and named again after the aggregate: a 30M-row
+    hash aggregate on (int, noun) instead of (side, source, captioner, noun) strings.
     """
+    join = (f"JOIN {_GROUPS_TABLE} g ON c.source IS NOT DISTINCT FROM g.source "
+            "AND c.caption_model IS NOT DISTINCT FROM g.caption_model")
     selects = [
-        f"SELECT '{side}' AS text, hash(source, caption_model) AS gid, "
-        f"unnest({SIDE_PREFIX[side]}nouns) AS noun FROM captions"
-        for side in SIDES
+        f"SELECT g.gid * 2 + {k} AS key, unnest(c.{SIDE_PREFIX[side]}nouns) AS noun "
+        f"FROM captions c {join}"
+        for k, side in enumerate(SIDES)
     ]
-    return f"""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {_NOUN_COUNTS_TABLE} AS
         WITH counted AS (
-            SELECT text, gid, noun, count(*) AS n FROM ({" UNION ALL ".join(selects)})
-            GROUP BY ALL
-        ), names AS (
-            SELECT DISTINCT hash(source, caption_model) AS gid, source, caption_model
-            FROM captions
+            SELECT key, noun, count(*) AS n FROM ({" UNION ALL ".join(selects)}) GROUP BY ALL
         )
-        SELECT text, source, caption_model, noun, n FROM counted JOIN names USING (gid)
-    """
+        SELECT CASE key % 2 WHEN 0 THEN '{SIDES[0]}' ELSE '{SIDES[1]}' END AS text,
+               g.source, g.caption_model, noun, n
+        FROM counted JOIN {_GROUPS_TABLE} g ON counted.key // 2 = g.gid
+    """)
 
 
 def _noun_diversity(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[int, int]]:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE noun_counts AS {_noun_counts_sql()}")
+    """DN and VN per (grouping, group, side), from ``stats_noun_counts``."""
     rows = con.execute(f"""
         SELECT grouping, "group", text, count(*) AS dn,
                count(*) FILTER (n > {FREQUENT_NOUN_MIN_TEXTS}) AS vn
         FROM (
             SELECT {_GROUPING_SQL} AS grouping, {_GROUP_SQL} AS "group", text, noun, sum(n) AS n
-            FROM noun_counts
+            FROM {_NOUN_COUNTS_TABLE}
             GROUP BY GROUPING SETS ((text, noun), (text, source, noun), (text, caption_model, noun))
         ) GROUP BY ALL
     """).fetchall()
@@ -186,14 +239,21 @@ def _noun_diversity(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str]
 
 def noun_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Every noun per text side: texts containing it, their share, and its rank."""
-    if not _has_table(con, "noun_counts"):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE noun_counts AS {_noun_counts_sql()}")
+    _create_fine_groups(con)
+    _create_noun_counts(con)
+    return _noun_table(con)
+
+
+def _noun_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    # Texts per side are the fine groups' non-null word counts: no scan of the captions.
     return con.sql(f"""
         WITH totals AS (
-            SELECT '{CAPTION_SIDE}' AS text, count(n_words) AS texts FROM captions
-            UNION ALL SELECT '{ALT_TEXT_SIDE}', count(alt_n_words) FROM captions
+            SELECT '{CAPTION_SIDE}' AS text, sum(n_n_words)::BIGINT AS texts
+            FROM {_GROUPS_TABLE}
+            UNION ALL SELECT '{ALT_TEXT_SIDE}', sum(n_alt_n_words)::BIGINT FROM {_GROUPS_TABLE}
         ), nouns AS (
-            SELECT text, noun, sum(n)::BIGINT AS texts_with_noun FROM noun_counts GROUP BY ALL
+            SELECT text, noun, sum(n)::BIGINT AS texts_with_noun
+            FROM {_NOUN_COUNTS_TABLE} GROUP BY ALL
         )
         SELECT text, row_number() OVER (PARTITION BY text
                                         ORDER BY texts_with_noun DESC, noun) AS rank,
@@ -243,17 +303,22 @@ def length_bucket_table(summary: pa.Table) -> pa.Table:
 
 def length_histogram(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Texts per bin of ``HISTOGRAM_BIN_WORDS`` words (the last bin holds the rest)."""
-    selects = [
-        f"""SELECT '{side}' AS text,
-                   least({p}n_words, {HISTOGRAM_MAX_WORDS}) // {HISTOGRAM_BIN_WORDS}
-                       * {HISTOGRAM_BIN_WORDS} AS bin_start,
-                   count(*) AS texts
-            FROM captions WHERE {p}n_words IS NOT NULL GROUP BY ALL"""
-        for side, p in SIDE_PREFIX.items()
-    ]
-    return con.sql(
-        f"SELECT * FROM ({' UNION ALL '.join(selects)}) ORDER BY text, bin_start"
-    ).to_arrow_table()
+    return _histogram(_create_fine_groups(con))
+
+
+def _histogram(fine: list[FineGroup]) -> pa.Table:
+    counts: dict[tuple[str, int], int] = {}
+    for row in fine:
+        for side in SIDES:
+            for words, n in row[f"hist_{side}"].items():
+                key = (side, _bin_start(words))
+                counts[key] = counts.get(key, 0) + n
+    keys = sorted(counts)  # by side name, then bin, as the SQL's ORDER BY text, bin_start
+    return pa.table({
+        "text": pa.array([side for side, _ in keys], pa.string()),
+        "bin_start": pa.array([start for _, start in keys], pa.int32()),
+        "texts": pa.array([counts[k] for k in keys], pa.int64()),
+    })
 
 
 def funnel_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -277,24 +342,22 @@ def ella_view(summary: pa.Table) -> pa.Table:
 
 def compute_tables(con: duckdb.DuckDBPyConnection, words: bool = True) -> dict[str, pa.Table]:
     """All tables, by file name stem. ``words=False`` skips the word-frequency table,
-    the one that reads the texts themselves (the others read integer and noun columns)."""
-    summary = summary_table(con)
+    the one that reads the texts themselves (the others read integer and noun columns).
+
+    One scan of the integer columns and one unnest of the noun lists feed every table
+    but the funnel (a view over all rows) and the words."""
+    fine = _create_fine_groups(con)
+    _create_noun_counts(con)
+    summary = _summary(fine, _noun_diversity(con))
     tables = {
         "summary": summary,
         "table1": table1_view(summary),
         "ella": ella_view(summary),
         "length_buckets": length_bucket_table(summary),
-        "length_histogram": length_histogram(con),
-        "nouns": noun_table(con),
+        "length_histogram": _histogram(fine),
+        "nouns": _noun_table(con),
         "funnel": funnel_table(con),
     }
     if words:
         tables["words"] = word_table(con)
     return tables
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [name]
-    ).fetchall()
-    return bool(found[0][0])
