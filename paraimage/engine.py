@@ -42,6 +42,42 @@ class ActorStage:
 Stage = CpuStage | ActorStage
 
 
+class ResourceShortageError(RuntimeError):
+    """The actor pools cannot all start on this cluster: the job would wait forever."""
+
+
+def resource_demand(stages: list[Stage], read_num_cpus: float) -> dict[str, float]:
+    """What the pipeline needs at once: every actor pool at its size, plus one task of
+    the hungriest CPU stage (tasks come and go; actors hold their share)."""
+    actors = [stage for stage in stages if isinstance(stage, ActorStage)]
+    tasks = [read_num_cpus, *(s.num_cpus for s in stages if isinstance(s, CpuStage))]
+    return {
+        "CPU": sum(a.concurrency * a.num_cpus for a in actors) + max(tasks),
+        "GPU": sum(a.concurrency * a.num_gpus for a in actors),
+    }
+
+
+def check_resources(
+    stages: list[Stage], read_num_cpus: float, available: dict[str, float]
+) -> str | None:
+    """None when the cluster fits the pipeline, else a message naming each pool."""
+    demand = resource_demand(stages, read_num_cpus)
+    short = [kind for kind, needed in demand.items()
+             if needed > available.get(kind, 0.0) + 1e-9 and needed > 0]
+    if not short:
+        return None
+    pools = ", ".join(
+        f"{stage.name} {stage.concurrency} x {stage.num_cpus:g} CPU"
+        + (f" + {stage.num_gpus:g} GPU" if stage.num_gpus else "")
+        for stage in stages if isinstance(stage, ActorStage)
+    )
+    needs = " and ".join(f"{demand[k]:g} {k}" for k in short)
+    has = " and ".join(f"{available.get(k, 0.0):g} {k}" for k in short)
+    return (f"the pipeline needs {needs} at once ({pools}, plus one CPU-stage task) but "
+            f"the Ray cluster has {has}: lower the stages' num_cpus/num_gpus or "
+            "concurrency, or add resources")
+
+
 def _read_shard(item: dict[str, Any], source: BaseSource, run_id: str) -> Iterator[dict]:
     yield from source.read(ShardSpec.from_dict(item["shard"]), run_id)
 

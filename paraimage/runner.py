@@ -16,7 +16,13 @@ from typing import Any
 
 from curation.base import BaseSource, ShardSpec
 from paraimage.config import JobConfig
-from paraimage.engine import Stage, build_dataset, iter_output_rows
+from paraimage.engine import (
+    ResourceShortageError,
+    Stage,
+    build_dataset,
+    check_resources,
+    iter_output_rows,
+)
 from paraimage.run_record import new_invocation, now_iso
 from paraimage.rundir import RunDir
 from paraimage.shard_writer import ShardCollector
@@ -126,6 +132,17 @@ def _process(
     collector.flush_empty()
     if collector.expected:
         init_ray(config)
+        import ray
+
+        shortage = check_resources(stages, config.ray.cpu_stage_num_cpus,
+                                   ray.cluster_resources())
+        if shortage:
+            if config.ray.address or os.environ.get("RAY_ADDRESS"):
+                # an autoscaling cluster may still grow to fit: say it, do not refuse
+                log.warning("%s", shortage)
+                print(f"[paraimage] warning: {shortage}", flush=True)
+            else:
+                raise ResourceShortageError(shortage)
         dataset = build_dataset(
             list(collector.expected.values()),
             source,

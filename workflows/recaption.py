@@ -34,7 +34,12 @@ from filters import build_filter, write_funnel_report  # noqa: E402
 from filters.dedup_apply import apply_dedup  # noqa: E402
 from filters.stages import AestheticStage, FilterChainStage  # noqa: E402
 from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
-from paraimage.engine import ActorStage, CpuStage, Stage  # noqa: E402
+from paraimage.engine import (  # noqa: E402
+    ActorStage,
+    CpuStage,
+    ResourceShortageError,
+    Stage,
+)
 from paraimage.rundir import RunDirError  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
 from stats.report import write_run_report  # noqa: E402
@@ -172,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
             build_stages(config, model, image_size, extra_models),
             finalizers=build_finalizers(config),
         )
-    except (RunDirError, MetadataError, SA1BSourceError) as exc:
+    except (RunDirError, MetadataError, SA1BSourceError, ResourceShortageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     return 0 if summary.reconciles else 1

@@ -307,13 +307,14 @@ def test_transformers_backend_through_the_job(
     captioner = json.dumps({
         "backend": "transformers", "model": str(tiny_llava), "target_words": 10,
         "dtype": "float32", "device": "cpu", "batch_size": 8, "num_gpus": 0,
+        "num_cpus": 0.5,  # two engines and the stats actor share the demo's 2 CPUs
     })
     # Table 5-style length variants from the same model, and a second captioner
     # (the vLLM backend) over the same images, Table 11-style
     variants = json.dumps([{"target_words": 5}, {"name": "brief", "target_words": 20}])
     other = json.dumps([{
         "backend": "vllm", "name": "second", "model": str(tiny_llava), "target_words": 10,
-        "batch_size": 8, "num_gpus": 0, "num_cpus": 1,
+        "batch_size": 8, "num_gpus": 0, "num_cpus": 0.5,
         "engine_kwargs": {"dtype": "float32", "enforce_eager": True, "max_model_len": 2048},
         "env": {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_ENABLE_V1_MULTIPROCESSING": "0"},
     }])
