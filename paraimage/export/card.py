@@ -383,7 +383,8 @@ def _provenance(run: RunInfo, options: ExportOptions) -> str:
         f"paraimage export --run RUN_DIR --out OUT --format {options.format} "
         f"--where \"{options.where}\" --mix {mix} --seed {options.seed} "
         f"--shard-samples {options.shard_samples} --shard-bytes {options.shard_bytes} "
-        f"--order {options.order} --on-missing-image {options.on_missing_image}"
+        f"--order {options.order} --on-missing-image {options.on_missing_image} "
+        f"--verify {options.verify}"
         + (f" --row-group-rows {options.row_group_rows}" if options.format == "parquet" else "")
     )
     lines = [

@@ -23,6 +23,7 @@ from paraimage.export.options import (
     FORMATS,
     ON_MISSING_IMAGE,
     ORDERS,
+    VERIFY,
     ExportError,
     ExportOptions,
     parse_mix,
@@ -68,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--on-missing-image", choices=ON_MISSING_IMAGE, default="skip",
                         help="an image that is gone or changed: leave the row out and count "
                         "it (skip), or stop (fail)")
+    parser.add_argument("--verify", choices=VERIFY, default="size",
+                        help="check each image read against its row: size (n_bytes, free) "
+                        "or sha256 (every byte; about 40%% of a plain copy's time)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_export_command)
 
@@ -85,6 +89,7 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
         row_group_rows=args.row_group_rows,
         order=args.order,
         on_missing_image=args.on_missing_image,
+        verify=args.verify,
     )
 
 

@@ -2,7 +2,8 @@
 
 Per-row problems never stop an export silently or crash it: an image the row points at
 that is gone or unreadable (``image_missing``), or whose bytes no longer match the
-manifest's sha256 (``image_changed``), is left out and counted, or, with
+manifest (``image_changed``: another size than ``n_bytes``, or with ``verify="sha256"``
+another SHA-256 than ``sha256``), is left out and counted, or, with
 ``on_missing_image="fail"``, stops the export with the row named (shards already
 written stay; a rerun resumes). A row with no text in any variant is left out as
 ``no_text``.
@@ -10,7 +11,6 @@ written stay; a rerun resumes). A row with no text in any variant is left out as
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -21,9 +21,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 from tqdm import tqdm
 
-from curation.image_ref import ImageRefError
 from paraimage.export.card import copy_plots, render_card
-from paraimage.export.images import ImageReader, image_extension
+from paraimage.export.images import ImageRead, ImageReader, image_extension
 from paraimage.export.mixing import CaptionMix, MixTally, variant_texts
 from paraimage.export.options import ExportError, ExportOptions
 from paraimage.export.out_dir import ExportDir
@@ -130,7 +129,7 @@ class Exporter:
             shutil.copyfile(run_config, self.out.state / "run_config.yaml")
         all_stats: list[dict[str, Any]] = []
         written = 0
-        with ImageReader() as reader, tqdm(
+        with ImageReader(sha256=options.verify == "sha256") as reader, tqdm(
             total=plan.n_rows, unit="row", desc="export", disable=not self.progress
         ) as bar:
             for shard, rows in self.selection.iter_shard_rows(plan):
@@ -166,13 +165,17 @@ class Exporter:
     def _samples(self, rows: pa.Table, reader: ImageReader,
                  stats: _ShardStats) -> Iterator[ExportSample]:
         target_words = self.run.target_words
+        with_text = []
         for row in rows.to_pylist():
             texts = variant_texts(row)
             choice = self.mix.choose(row["id"], texts)
             if choice.used is None:
                 stats.skip(SKIP_NO_TEXT, row, "every caption variant is empty")
-                continue
-            image = self._image(row, reader, stats)
+            else:
+                with_text.append((row, texts, choice))
+        reads = reader.read_all(row["image_ref"] for row, _, _ in with_text)
+        for (row, texts, choice), read in zip(with_text, reads, strict=True):
+            image = self._checked(row, read, stats)
             if image is None:
                 continue
             stats.mix.add(choice)
@@ -183,17 +186,20 @@ class Exporter:
             stats.extensions[extension] += 1
             yield build_sample(row, image, extension, choice, texts, target_words)
 
-    def _image(self, row: dict[str, Any], reader: ImageReader,
-               stats: _ShardStats) -> bytes | None:
-        try:
-            image = reader.read(row["image_ref"])
-        except ImageRefError as exc:
-            return self._bad_image(SKIP_IMAGE_MISSING, row, str(exc), stats)
-        if row["sha256"] and hashlib.sha256(image).hexdigest() != row["sha256"]:
+    def _checked(self, row: dict[str, Any], read: ImageRead,
+                 stats: _ShardStats) -> bytes | None:
+        """The image bytes when they are there and still the row's, else a skip."""
+        if read.data is None:
+            return self._bad_image(SKIP_IMAGE_MISSING, row, str(read.error), stats)
+        if read.sha256 is not None and row["sha256"] and read.sha256 != row["sha256"]:
             return self._bad_image(
                 SKIP_IMAGE_CHANGED, row, f"bytes at {row['image_ref']} no longer match the "
                 "manifest's sha256", stats)
-        return image
+        if row["n_bytes"] is not None and len(read.data) != row["n_bytes"]:
+            return self._bad_image(
+                SKIP_IMAGE_CHANGED, row, f"{len(read.data)} bytes at {row['image_ref']}, the "
+                f"manifest says {row['n_bytes']}", stats)
+        return read.data
 
     def _bad_image(self, reason: str, row: dict[str, Any], detail: str,
                    stats: _ShardStats) -> None:

@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Up to the first sentence end (with its closing quotes or brackets) before a space.
-_FIRST_SENTENCE = re.compile(r".*?[.!?][\"')\]]*(?=\s|$)", re.DOTALL)
+# The first sentence end (with its closing quotes or brackets) before a space.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
 
 
 def first_sentence(text: str | None) -> str | None:
@@ -31,8 +31,8 @@ def first_sentence(text: str | None) -> str | None:
     if not text or not text.strip():
         return None
     text = text.strip()
-    match = _FIRST_SENTENCE.match(text)
-    return match.group(0) if match else text
+    match = _SENTENCE_END.search(text)
+    return text[: match.end()] if match else text
 
 
 def _column(name: str) -> Callable[[Mapping[str, Any]], str | None]:

@@ -58,6 +58,7 @@ _COPIED = [f.name for f, _ in _FIELDS if f.name not in (
     "image", "image_ext", "text", "text_variant", "caption_short", "caption_length_target",
 )]
 _JSON_FLOAT_DIGITS = 6  # float32 scores: digits past this are conversion noise
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,10 @@ class ExportSample:
         return record
 
     def json_bytes(self) -> bytes:
-        # sorted keys, fixed separators: the same sample gives the same bytes
-        return json.dumps(
-            self.json_record(), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        ).encode()
+        # The record is built in a fixed key order (params keep the manifest's sorted
+        # order) and written with fixed separators: the same sample, the same bytes.
+        # Not sort_keys: it costs a third of the encoding, per sample.
+        return _JSON_ENCODER.encode(self.json_record()).encode()
 
     def parquet_row(self) -> dict[str, Any]:
         return {**self.fields, "image": self.image}

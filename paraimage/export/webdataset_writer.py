@@ -2,42 +2,83 @@
 
 Byte-identical on every rerun: members in sample order, each sample's files in a fixed
 order, and every header field that usually carries the writer's clock or identity
-(mtime, uid, gid, uname, gname, mode) fixed. USTAR headers: ids are short, so no PAX
-records (which could carry times) are ever needed.
+(mtime, uid, gid, uname, gname) fixed, mode 0644. The POSIX ustar headers are written
+here rather than by ``tarfile``: the bytes are then ours, not a Python version's
+(tarfile changed its device fields within 3.11), and a header costs a template copy
+instead of tarfile's per-field Python (three members per sample made tarfile the
+export's largest cost). The output equals ``tarfile``'s USTAR output for the same
+members on Python 3.11 (tests/export checks it) and reads back with tarfile,
+webdataset and GNU tar.
 """
 
 from __future__ import annotations
 
-import io
-import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 from paraimage.export.samples import ExportSample
 
-FIXED_MTIME = 0
-FILE_MODE = 0o644
+BLOCK = 512
+RECORD = 20 * BLOCK  # tar pads the archive to whole records of 20 blocks
+MAX_NAME_BYTES = 100  # ustar name field; ids are 24 characters, so no prefix field
+MAX_SIZE = 8**11 - 1  # 11 octal digits
+_JOIN_BELOW = 64 * 1024
+
+_TEMPLATE = bytearray(BLOCK)
+_TEMPLATE[100:108] = b"0000644\0"  # mode
+_TEMPLATE[108:116] = b"0000000\0"  # uid
+_TEMPLATE[116:124] = b"0000000\0"  # gid
+_TEMPLATE[136:148] = b"00000000000\0"  # mtime: the epoch, never the clock
+_TEMPLATE[148:156] = b"        "  # checksum, counted as spaces
+_TEMPLATE[156:157] = b"0"  # regular file
+_TEMPLATE[257:265] = b"ustar\x0000"  # magic + version; uname, gname stay empty
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mtime = FIXED_MTIME
-    info.mode = FILE_MODE
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    tar.addfile(info, io.BytesIO(data))
+def ustar_header(name: str, size: int) -> bytes:
+    encoded = name.encode()
+    if len(encoded) > MAX_NAME_BYTES:
+        raise ValueError(f"tar member name over {MAX_NAME_BYTES} bytes: {name!r}")
+    if not 0 <= size <= MAX_SIZE:
+        raise ValueError(f"tar member too large for a ustar header: {size} bytes")
+    header = bytearray(_TEMPLATE)
+    header[: len(encoded)] = encoded
+    header[124:136] = b"%011o\0" % size
+    header[148:156] = b"%06o\0 " % sum(header)
+    return bytes(header)
+
+
+class TarStream:
+    """Appends regular files to an open binary handle as a ustar archive."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.offset = 0
+
+    def add(self, name: str, data: bytes) -> None:
+        padding = -len(data) % BLOCK
+        if len(data) < _JOIN_BELOW:  # texts: one write call, not three
+            self.handle.write(b"".join((ustar_header(name, len(data)), data, bytes(padding))))
+        else:  # images: no copy of the bytes into a joined buffer
+            self.handle.write(ustar_header(name, len(data)))
+            self.handle.write(data)
+            self.handle.write(bytes(padding))
+        self.offset += BLOCK + len(data) + padding
+
+    def close(self) -> None:
+        end = 2 * BLOCK  # two zero blocks mark the end, then padding to a whole record
+        self.handle.write(bytes(end + -(self.offset + end) % RECORD))
 
 
 def write_samples(handle: BinaryIO, samples: Iterable[ExportSample]) -> int:
+    tar = TarStream(handle)
     count = 0
-    with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for sample in samples:
-            _add(tar, f"{sample.key}.{sample.image_ext}", sample.image)
-            _add(tar, f"{sample.key}.json", sample.json_bytes())
-            _add(tar, f"{sample.key}.txt", sample.text.encode())
-            count += 1
+    for sample in samples:
+        tar.add(f"{sample.key}.{sample.image_ext}", sample.image)
+        tar.add(f"{sample.key}.json", sample.json_bytes())
+        tar.add(f"{sample.key}.txt", sample.text.encode())
+        count += 1
+    tar.close()
     return count
 
 

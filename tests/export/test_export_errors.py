@@ -3,6 +3,7 @@ images that are gone or changed (or a stop, when asked)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -129,3 +130,36 @@ def test_missing_image_stops_the_export_when_asked(tmp_path: Path) -> None:
     assert f"row {first_bad} " in message
     assert message.endswith("pass --on-missing-image skip to leave such rows out")
     assert not list((tmp_path / "out").glob("*.tmp"))
+
+
+def test_same_size_change_needs_sha256_verification(tmp_path: Path) -> None:
+    run = build_small_run(tmp_path / "run")
+    row = run.row("https://example.invalid/004.jpg")
+    path = Path(row["image_ref"].removeprefix("file:"))
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF  # same length, other bytes
+    path.write_bytes(bytes(data))
+    by_size = export_run(run.options(tmp_path / "size"), progress=False)
+    assert (by_size.exported, by_size.skipped) == (12, {})
+    by_hash = export_run(run.options(tmp_path / "sha", verify="sha256"), progress=False)
+    assert (by_hash.exported, by_hash.skipped) == (11, {"image_changed": 1})
+    stats = json.loads((tmp_path / "sha" / "_export" / "shards" /
+                        "shard-00000.tar.json").read_text())
+    assert stats["skipped_examples"]["image_changed"] == [
+        f"{row['id']} (laion/{row['source_key']}): bytes at {row['image_ref']} no longer "
+        "match the manifest's sha256"]
+
+
+def test_read_all_keeps_order_across_threads_and_failures(small_run: SmallRun) -> None:
+    from paraimage.export.images import ImageReader
+
+    refs = [row.get("image_ref") for row in small_run.rows] * 5
+    with ImageReader(threads=3, sha256=True) as reader:
+        reads = list(reader.read_all(refs))
+        for ref, read in zip(refs, reads, strict=True):
+            if ref is None:
+                assert (read.data, read.error) == (None, "row has no image_ref")
+                continue
+            assert read.data == reader.read(ref)
+            assert read.sha256 == hashlib.sha256(read.data).hexdigest()
+    assert sum(read.data is None for read in reads) == 5
