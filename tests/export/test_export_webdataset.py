@@ -120,3 +120,32 @@ def test_order_source_follows_the_sources(small_run: SmallRun, tmp_path: Path) -
                       key=lambda i: (by_id[i]["source"], by_id[i]["source_key"]))
     assert keys == expected
     assert keys != small_run.default_ids
+
+
+def test_tar_stream_equals_tarfile_ustar_output() -> None:
+    import io
+    import random
+
+    from paraimage.export.webdataset_writer import TarStream, ustar_header
+
+    rng = random.Random(0)
+    members = [("a1b2.jpg", rng.randbytes(1000)), ("a1b2.json", b"{}"),
+               ("a1b2.txt", "café".encode()), ("c3.png", rng.randbytes(512)),
+               ("c3.txt", b""), ("d" * 100, rng.randbytes(70_000))]
+    ours = io.BytesIO()
+    stream = TarStream(ours)
+    for name, data in members:
+        stream.add(name, data)
+    stream.close()
+    reference = io.BytesIO()
+    with tarfile.open(fileobj=reference, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    assert ours.getvalue() == reference.getvalue()
+    assert len(ours.getvalue()) % 10240 == 0
+    with pytest.raises(ValueError, match="over 100 bytes"):
+        ustar_header("d" * 101, 1)
