@@ -14,7 +14,11 @@ plus two shortcuts that do not change the result:
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
+from pathlib import Path
+from types import ModuleType
 
 from stats.definitions import CLIP_SPECIAL_TOKENS
 
@@ -23,16 +27,46 @@ from stats.definitions import CLIP_SPECIAL_TOKENS
 _ASCII_NEEDS_CLEANING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f&]")
 # Bound on memoised pieces, so a stream of unique junk cannot grow it without limit.
 _MAX_CACHED_PIECES = 500_000
+# Our own name for open_clip's tokenizer module when it is loaded on its own (below).
+_TOKENIZER_MODULE = "stats._open_clip_tokenizer"
+
+
+def _open_clip_tokenizer() -> ModuleType:
+    """open_clip's ``tokenizer`` module, without running ``open_clip/__init__.py``.
+
+    The package's ``__init__`` imports its model zoo (torchvision, transformers, timm):
+    ~6 CPU-seconds per process, paid by every Ray worker before its first text, for a
+    module that needs only ftfy, regex, torch and the BPE file beside it. The same file
+    is loaded on its own instead, so the BPE is still exactly open_clip's; if it ever
+    stops loading that way (a relative import), the package is imported as usual.
+    """
+    if "open_clip.tokenizer" in sys.modules:
+        return sys.modules["open_clip.tokenizer"]
+    if _TOKENIZER_MODULE in sys.modules:
+        return sys.modules[_TOKENIZER_MODULE]
+    package = importlib.util.find_spec("open_clip")  # locates it without importing it
+    if package is not None and package.submodule_search_locations:
+        path = Path(next(iter(package.submodule_search_locations))) / "tokenizer.py"
+        spec = importlib.util.spec_from_file_location(_TOKENIZER_MODULE, path)
+        if spec is not None and spec.loader is not None:
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[_TOKENIZER_MODULE] = module
+            try:
+                spec.loader.exec_module(module)
+                return module
+            except ImportError:
+                del sys.modules[_TOKENIZER_MODULE]
+    import open_clip.tokenizer
+
+    return open_clip.tokenizer
 
 
 class ClipTokenCounter:
     """Counts CLIP BPE tokens of a text, start and end tokens included."""
 
     def __init__(self) -> None:
-        # open_clip imports torch at module level: import here, once per worker.
-        from open_clip.tokenizer import SimpleTokenizer
-
-        self._tokenizer = SimpleTokenizer()
+        # open_clip's tokenizer imports torch at module level: load it here, once per worker.
+        self._tokenizer = _open_clip_tokenizer().SimpleTokenizer()
         self._pattern = self._tokenizer.pat
         self._byte_encoder = self._tokenizer.byte_encoder
         self._pieces: dict[str, int] = {}

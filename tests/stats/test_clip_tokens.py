@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +75,17 @@ def test_clean_matches_open_clip_on_ascii(counter: ClipTokenCounter) -> None:
     tokenizer = SimpleTokenizer()
     for text in ["  Two  DOGS\tplay.\n", "a &amp; b", "bell\x07 rings", "x\r\ny"]:
         assert counter.clean(text) == tokenizer.clean_fn(text)
+
+
+def test_counter_loads_without_the_open_clip_model_zoo() -> None:
+    # A fresh interpreter: the tokenizer is loaded on its own, not through open_clip's
+    # package __init__ (torchvision, transformers), which every Ray worker would pay for.
+    code = (
+        "import sys; from stats.clip_tokens import ClipTokenCounter; "
+        "n = ClipTokenCounter().count('A red dog.'); "
+        "print(n, 'open_clip' in sys.modules, 'torchvision' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["6", "False", "False"]
