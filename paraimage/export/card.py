@@ -88,9 +88,11 @@ def copy_plots(run: RunInfo, out: ExportDir) -> list[Path]:
 def render_card(
     run: RunInfo, options: ExportOptions, report: Mapping[str, Any],
     run_counts: Sequence[Mapping[str, Any]], caption_models: Mapping[str, int],
+    caption_variants: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """``run_counts``: rows per (source, status) of the whole run; ``caption_models``:
-    exported samples per captioner."""
+    exported samples per captioner; ``caption_variants``: the selection's
+    ``Selection.caption_variants()``."""
     counts = report["counts"]
     pattern = f"shard-*.{options.extension}"
     parts = [
@@ -106,7 +108,7 @@ def render_card(
         "## How it was made",
         _sources(run, run_counts, report),
         _filters(run),
-        _captioner(run, caption_models),
+        _captioner(run, caption_models, caption_variants),
         "## Funnel",
         _funnel(run),
         "## Caption statistics",
@@ -137,9 +139,11 @@ def _front_matter(run: RunInfo, options: ExportOptions, pattern: str,
 
 
 def _hub_loadable(options: ExportOptions, extensions: Mapping[str, int]) -> bool:
-    """Hugging Face's webdataset loader wants the same files in every sample: shards
-    that mix image formats (jpg and png samples) load with the webdataset library."""
-    return options.format == "parquet" or len(extensions) <= 1
+    """Parquet carries its schema. Hugging Face's webdataset loader wants the same files
+    in every sample and infers the JSON's types from the first few samples (a field null
+    there and text later fails), so tars load with the webdataset library instead."""
+    del extensions
+    return options.format == "parquet"
 
 
 def _intro(run: RunInfo, options: ExportOptions, report: Mapping[str, Any],
@@ -174,14 +178,9 @@ def _loading(options: ExportOptions, pattern: str, extensions: Mapping[str, int]
         "    text = sample[\"txt\"].decode()\n    meta = json.loads(sample[\"json\"])\n```"
     )
     formats = ", ".join(f"{ext} {n}" for ext, n in extensions.items())
-    if _hub_loadable(options, extensions):
-        hub = ("With Hugging Face `datasets`: `load_dataset(\"OUT\")` (the front matter above "
-               "names the shards).")
-    else:
-        hub = (f"The images keep their original formats ({formats}), so samples differ in "
-               "their image file's extension, which Hugging Face's webdataset loader does "
-               "not accept: read these shards with the webdataset library, or export with "
-               "`--format parquet` for `datasets`.")
+    hub = (f"Images keep their original formats ({formats}). For Hugging Face `datasets`, "
+           "export with `--format parquet`: its loader for tars wants the same files in "
+           "every sample and guesses the JSON's types from the first few samples.")
     return code + "\n\n" + hub
 
 
@@ -208,11 +207,13 @@ def _selection(options: ExportOptions, report: Mapping[str, Any]) -> str:
     mix = report["mix"]
     tally = mix["tally"]
     exported = report["counts"]["exported"]
+    shown = set(options.mix) | set(tally["used"])
+    names = [n for n in VARIANT_NAMES if n in shown] + sorted(shown - set(VARIANT_NAMES))
     rows = [
         [name, _pct(options.mix.get(name, 0.0)), tally["drawn"].get(name, 0),
          tally["used"].get(name, 0),
          _pct(tally["used"].get(name, 0) / exported if exported else None)]
-        for name in VARIANT_NAMES if name in options.mix or name in tally["used"]
+        for name in names
     ]
     fallbacks = tally["fallbacks"]
     lines = [
@@ -282,7 +283,8 @@ def _filters(run: RunInfo) -> str:
             "is `_export/run_config.yaml`.\n\n" + "\n".join(lines))
 
 
-def _captioner(run: RunInfo, caption_models: Mapping[str, int]) -> str:
+def _captioner(run: RunInfo, caption_models: Mapping[str, int],
+               caption_variants: Sequence[Mapping[str, Any]]) -> str:
     captioner = run.captioner
     if not captioner:
         return "### Captioner\n\nThe run's config.yaml is missing: captioner unknown."
@@ -301,7 +303,16 @@ def _captioner(run: RunInfo, caption_models: Mapping[str, int]) -> str:
     if caption_models:
         lines.append("* captions in this export by model: " + ", ".join(
             f"`{model}` {n}" for model, n in caption_models.items()))
-    return "### Captioner\n\n" + "\n".join(lines)
+    text = "### Captioner\n\n" + "\n".join(lines)
+    if caption_variants:
+        rows = [[v["captioner"], v["variant"], v["model"], v["target_words"], v["prompt"],
+                 f"{v['ok']}/{v['rows']}", _num(v["mean_words"]),
+                 ", ".join(f"`{n}`" for n in v["names"])] for v in caption_variants]
+        text += ("\n\nEvery caption of the exported images (`caption_variants`; ok = passed "
+                 "caption QA):\n\n" + markdown_table(
+                     ["captioner", "variant", "model", "target words", "prompt", "ok/rows",
+                      "mean words", "mix name"], rows))
+    return text
 
 
 def _funnel(run: RunInfo) -> str:
@@ -404,6 +415,10 @@ def _size(n_bytes: float) -> str:
             return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
         n_bytes /= 1000
     return f"{n_bytes:.1f} TB"
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
 
 
 def _pct(value: float | None) -> str:

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from paraimage.export.card import copy_plots, render_card
 from paraimage.export.images import ImageRead, ImageReader, image_extension
-from paraimage.export.mixing import CaptionMix, MixTally, variant_texts
+from paraimage.export.mixing import CaptionMix, MixTally, is_caption_variant, variant_texts
 from paraimage.export.options import ExportError, ExportOptions
 from paraimage.export.out_dir import ExportDir
 from paraimage.export.parquet_writer import ParquetShardWriter
@@ -115,8 +115,23 @@ class Exporter:
         self.run = RunInfo.load(options.run_dir)
         self.selection = Selection(self.run.root, options.where, options.order)
         self.mix = CaptionMix(options.mix, options.seed)
+        self._check_caption_variants()
         self.writer = WRITERS[options.format](options.row_group_rows)
         self.out = ExportDir(options.out)
+
+    def _check_caption_variants(self) -> None:
+        """A ``variant:`` name in the mix must name a caption some selected row has."""
+        wanted = [name for name in self.options.mix if is_caption_variant(name)]
+        if not wanted:
+            return
+        available = sorted({n for entry in self.selection.caption_variants()
+                            for n in entry["names"]})
+        missing = [name for name in wanted if name not in available]
+        if missing:
+            raise ExportError(
+                f"--mix: {', '.join(missing)} is in no selected row's caption_variants; "
+                f"they hold: {', '.join(available) or 'nothing'}"
+            )
 
     def run_export(self) -> ExportSummary:
         options = self.options
@@ -167,7 +182,7 @@ class Exporter:
         target_words = self.run.target_words
         with_text = []
         for row in rows.to_pylist():
-            texts = variant_texts(row)
+            texts = variant_texts(row, self.mix.weights)
             choice = self.mix.choose(row["id"], texts)
             if choice.used is None:
                 stats.skip(SKIP_NO_TEXT, row, "every caption variant is empty")
@@ -246,7 +261,8 @@ class Exporter:
         self.out.write_report(report)
         copy_plots(self.run, self.out)
         card = render_card(self.run, self.options, report, run_counts,
-                           dict(sorted(models.items(), key=lambda item: (-item[1], item[0]))))
+                           dict(sorted(models.items(), key=lambda item: (-item[1], item[0]))),
+                           self.selection.caption_variants())
         atomic_write_text(self.out.card_path, card)
         return ExportSummary(
             out=self.out.root, run_id=self.run.run_id, selected=plan.n_rows, exported=exported,

@@ -6,6 +6,13 @@ a random generator, so the choice does not depend on the order, the sharding or 
 which shards a resumed export still had to write: the same id, seed and weights give
 the same variant everywhere.
 
+Variants: the manifest's ``caption``, ``caption_raw`` and ``alt_text``, the derived
+``caption_short`` (first sentence of ``caption``), and every entry of the row's
+``caption_variants`` (other length targets and prompts, other captioners) as
+``variant:<label>`` (the main captioner's, e.g. ``variant:20w``) or
+``variant:<captioner>/<label>`` (e.g. ``variant:cogvlm/150w``); an entry counts when its
+status is ``ok``.
+
 A chosen variant that is empty for a row (a row without alt-text, a caption that QA
 left empty) falls back to the other variants of the mix by falling weight, then to any
 other variant in ``VARIANTS`` order; every fallback is counted per (chosen, used) pair
@@ -18,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,14 +55,41 @@ VARIANTS: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
     "alt_text": _column("alt_text"),
 }
 VARIANT_NAMES = tuple(VARIANTS)
+# Entries of the manifest's `caption_variants`, named in a mix.
+CAPTION_VARIANT_PREFIX = "variant:"
+VARIANT_OK = "ok"
 
 
-def variant_texts(row: Mapping[str, Any]) -> dict[str, str | None]:
-    """Every variant of a row, ``None`` where it is empty."""
+def is_caption_variant(name: str) -> bool:
+    return name.startswith(CAPTION_VARIANT_PREFIX) and len(name) > len(CAPTION_VARIANT_PREFIX)
+
+
+def caption_variant_names(entry: Mapping[str, Any], main_model: str | None) -> list[str]:
+    """The mix names of one ``caption_variants`` entry: by captioner, and by label
+    alone when the entry is the main captioner's (its model wrote ``caption``)."""
+    names = [f"{CAPTION_VARIANT_PREFIX}{entry['captioner']}/{entry['variant']}"]
+    if main_model is not None and entry["model"] == main_model:
+        names.append(f"{CAPTION_VARIANT_PREFIX}{entry['variant']}")
+    return names
+
+
+def variant_texts(row: Mapping[str, Any], names: Iterable[str] = ()) -> dict[str, str | None]:
+    """The row's text of each built-in variant and of each ``variant:`` name in
+    ``names``; ``None`` where it is empty (or the entry is missing or not ok)."""
     texts = {}
     for name, get in VARIANTS.items():
         text = get(row)
         texts[name] = text if text and text.strip() else None
+    wanted = [name for name in names if is_caption_variant(name)]
+    if wanted:
+        texts.update(dict.fromkeys(wanted))
+        for entry in row.get("caption_variants") or ():
+            text = entry["caption"]
+            if entry["status"] != VARIANT_OK or not text or not text.strip():
+                continue
+            for name in caption_variant_names(entry, row.get("caption_model")):
+                if name in texts:
+                    texts[name] = text
     return texts
 
 
@@ -76,7 +110,8 @@ class CaptionMix:
     """Draws each sample's variant from ``weights`` (normalised, sorted by name)."""
 
     def __init__(self, weights: Mapping[str, float], seed: int = 0) -> None:
-        unknown = set(weights) - set(VARIANTS)
+        unknown = {name for name in weights if name not in VARIANTS
+                   and not is_caption_variant(name)}
         if unknown:
             raise ValueError(f"unknown caption variants: {sorted(unknown)}")
         if not weights or any(w <= 0 for w in weights.values()):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from captioners.qa import QUALITY_FLAGS
+from paraimage.export.mixing import CAPTION_VARIANT_PREFIX, is_caption_variant
 
 # Bump when the layout of a sample (file names, JSON fields, Parquet columns) changes:
 # an OUT written by another layout version is refused instead of mixed.
@@ -67,6 +68,9 @@ def parse_size(text: str) -> int:
 def parse_mix(text: str, known: tuple[str, ...]) -> dict[str, float]:
     """``"caption=0.95,alt_text=0.05"`` -> normalised weights, in sorted name order.
 
+    Names are ``known`` ones or ``variant:...`` entries of ``caption_variants`` (which
+    the export checks against the selected rows).
+
     Sorted so that the same weights written in another order give the same choice
     per sample (the cumulative intervals are laid out in this order).
     """
@@ -76,8 +80,12 @@ def parse_mix(text: str, known: tuple[str, ...]) -> dict[str, float]:
         name = name.strip()
         if not sep or not name:
             raise ExportError(f"--mix: expected name=weight pairs, got {part.strip()!r}")
-        if name not in known:
-            raise ExportError(f"--mix: unknown caption variant {name!r}; known: {', '.join(known)}")
+        if name not in known and not is_caption_variant(name):
+            raise ExportError(
+                f"--mix: unknown caption variant {name!r}; known: {', '.join(known)}, "
+                f"or {CAPTION_VARIANT_PREFIX}<label> / {CAPTION_VARIANT_PREFIX}<captioner>/<label> "
+                "for the run's caption_variants"
+            )
         if name in weights:
             raise ExportError(f"--mix: {name!r} given twice")
         try:

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from paraimage.export.mixing import Choice
+from paraimage.manifest import CAPTION_VARIANT_TYPE
 
 _FIELDS: list[tuple[pa.Field, str]] = [
     (pa.field("id", pa.string(), nullable=False),
@@ -36,6 +37,9 @@ _FIELDS: list[tuple[pa.Field, str]] = [
     (pa.field("caption_params", pa.string()), "sampling parameters (JSON)"),
     (pa.field("caption_finish_reason", pa.string()), "`stop`, or `length` when cut"),
     (pa.field("caption_flags", pa.list_(pa.string())), "caption QA flags"),
+    (pa.field("caption_variants", pa.list_(CAPTION_VARIANT_TYPE)),
+     "every caption of the image (other lengths, prompts, captioners): captioner, "
+     "variant, model, prompt, target_words, params, status, caption, flags, n_words, ..."),
     (pa.field("n_words", pa.int32()), "words of `caption`"),
     (pa.field("n_clip_tokens", pa.int32()), "CLIP BPE tokens of `caption`, with start/end"),
     (pa.field("alt_n_words", pa.int32()), "words of `alt_text`"),
@@ -98,6 +102,10 @@ class ExportSample:
             if record[name] is not None:
                 record[name] = round(record[name], _JSON_FLOAT_DIGITS)
         record["captions"] = captions
+        record["caption_variants"] = [
+            {**entry, "params": json.loads(entry["params"]) if entry["params"] else None}
+            for entry in f["caption_variants"] or ()
+        ]
         return record
 
     def json_bytes(self) -> bytes:

@@ -23,7 +23,9 @@ import duckdb
 import pyarrow as pa
 
 from captioners.qa import QUALITY_FLAGS
+from paraimage.export.mixing import VARIANT_OK, caption_variant_names
 from paraimage.export.options import ExportError
+from paraimage.manifest import CAPTION_VARIANT_TYPE
 from stats.inputs import StatsInputError
 from stats.views import connect, create_run_views
 
@@ -51,10 +53,14 @@ EXPORT_COLUMNS: dict[str, str] = {
     "caption_params": "VARCHAR",
     "caption_finish_reason": "VARCHAR",
     "caption_flags": "VARCHAR[]",
+    "caption_variants": "",  # filled below from the manifest's struct type
     "n_words": "INTEGER",
     "n_clip_tokens": "INTEGER",
     "alt_n_words": "INTEGER",
 }
+_SQL_TYPES = {pa.string(): "VARCHAR", pa.int32(): "INTEGER", pa.list_(pa.string()): "VARCHAR[]"}
+EXPORT_COLUMNS["caption_variants"] = "STRUCT({})[]".format(", ".join(
+    f'"{f.name}" {_SQL_TYPES[f.type]}' for f in CAPTION_VARIANT_TYPE))
 ORDER_BY = {"id": "id, source, source_key", "source": "source, source_key, id"}
 # Tar headers of three members plus the text and JSON, per sample, for the byte budget.
 SAMPLE_OVERHEAD_BYTES = 4096
@@ -154,6 +160,27 @@ class Selection:
             for i, (start, n) in enumerate(spans)
         ]
         return SelectionPlan(len(ids), digest.hexdigest(), shards)
+
+    def caption_variants(self) -> list[dict[str, Any]]:
+        """The ``caption_variants`` of the selected rows: one line per (captioner,
+        variant, model, target_words, prompt) with its rows, ok captions and mean words,
+        and the mix names that pick it."""
+        rows = self.con.execute("""
+            SELECT v.captioner, v.variant, v.model, v.target_words, v.prompt,
+                   count(*) AS n, count(*) FILTER (v.status = 'ok') AS ok,
+                   avg(v.n_words) FILTER (v.status = 'ok') AS mean_words,
+                   bool_or(v.model = caption_model) AS main
+            FROM export_selection, UNNEST(caption_variants) AS t(v)
+            GROUP BY ALL ORDER BY ALL
+        """).fetchall()
+        lines = []
+        for captioner, variant, model, target, prompt, n, ok, words, main in rows:
+            entry = {"captioner": captioner, "variant": variant, "model": model,
+                     "target_words": target, "prompt": prompt, "rows": n, "ok": ok,
+                     "mean_words": words, "status": VARIANT_OK}
+            entry["names"] = caption_variant_names(entry, model if main else None)
+            lines.append(entry)
+        return lines
 
     def run_counts(self) -> list[dict[str, Any]]:
         """Rows of the whole run per source and status (the card's source table)."""

@@ -88,6 +88,34 @@ def _row(source: str, key: str, shard_id: str, **columns: Any) -> dict[str, Any]
     return row
 
 
+def variant_entry(captioner: str, variant: str, model: str, target_words: int,
+                  caption: str | None, status: str = "ok") -> dict[str, Any]:
+    """One `caption_variants` entry, as captioners/base.py writes it."""
+    return {
+        "captioner": captioner, "variant": variant, "model": model,
+        "prompt": PROMPT.format(n_words=target_words), "target_words": target_words,
+        "params": PARAMS, "status": status,
+        "reason": "caption_repetitive" if status == "rejected" else None,
+        "caption": caption, "caption_raw": caption, "finish_reason": "stop",
+        "flags": ["repetitive"] if status == "rejected" else [], "n_tokens": 30,
+        "n_words": len(caption.split()) if caption else 0,
+    }
+
+
+def _variants(seed: int, caption: str) -> list[dict[str, Any]]:
+    """The main caption, a 20-word variant (rejected by QA for seed 5) and, for even
+    seeds, a second captioner's caption."""
+    entries = [
+        variant_entry(MODEL, f"{TARGET_WORDS}w", MODEL, TARGET_WORDS, caption),
+        variant_entry(MODEL, "20w", MODEL, 20, f"Short caption number {seed}.",
+                      status="rejected" if seed == 5 else "ok"),
+    ]
+    if seed % 2 == 0:
+        entries.append(variant_entry("cogvlm", f"{TARGET_WORDS}w", "THUDM/cogvlm-chat-hf",
+                                     TARGET_WORDS, f"CogVLM describes image {seed}."))
+    return entries
+
+
 def _kept(row: dict[str, Any], data: bytes, fmt: str, seed: int, ref: str,
           alt_text: str | None = "a photo", flags: list[str] | None = None) -> dict[str, Any]:
     caption = caption_text(seed)
@@ -100,6 +128,7 @@ def _kept(row: dict[str, Any], data: bytes, fmt: str, seed: int, ref: str,
         caption_model=MODEL, caption_prompt=PROMPT.format(n_words=TARGET_WORDS),
         caption_params=PARAMS, caption_finish_reason="stop",
         caption_flags=["prefix_stripped", *(flags or [])], caption_n_tokens=80,
+        caption_variants=_variants(seed, caption),
         n_words=len(caption.split()), n_nouns=12, n_adj_adv=5, n_prep=6, n_clip_tokens=70,
         n_sentences=4, nouns=["woman", "spacesuit", "flag", "helmet"],
         alt_n_words=len(alt_text.split()) if alt_text else None,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import datasets
-from export_helpers import PROMPT, TARGET_WORDS, SmallRun, build_small_run
+from export_helpers import MODEL, PROMPT, TARGET_WORDS, SmallRun, build_small_run
 
-from paraimage.export import DEFAULT_WHERE, SAMPLE_SCHEMA, export_run
+from paraimage.export import SAMPLE_SCHEMA, export_run
 
 
 def test_card_of_a_run_with_reports(small_run: SmallRun, tmp_path: Path) -> None:
@@ -17,13 +17,13 @@ def test_card_of_a_run_with_reports(small_run: SmallRun, tmp_path: Path) -> None
                progress=False)
     card = (out / "README.md").read_text()
     lines = card.splitlines()
-    # one PNG among JPEGs: no hub config (its webdataset loader wants one layout)
+    # tars: no hub config (datasets' webdataset loader wants one layout and guesses types)
     assert lines[:9] == [
         "---", "pretty_name: small-0123456789ab", "license: other", "task_categories:",
         "- text-to-image", "- image-to-text", "size_categories:", "- n<1K", "---",
     ]
     assert "    image_bytes = sample.get(\"jpg\") or sample.get(\"png\")" in lines
-    assert "The images keep their original formats (jpg 11, png 1)" in card
+    assert "Images keep their original formats (jpg 11, png 1)." in card
     assert "# small-0123456789ab: images with long captions" in lines
     # what was done
     assert ("| laion | laion | /data/laion-aesthetics/*.parquet | 12 | 10 | 9 |" in lines)
@@ -36,6 +36,11 @@ def test_card_of_a_run_with_reports(small_run: SmallRun, tmp_path: Path) -> None
     assert (f'* prompt: "{PROMPT.format(n_words=TARGET_WORDS)}" (length target '
             f"{TARGET_WORDS} words)") in lines
     assert "* caption QA policies: refusal: reject" in lines
+    prompt = PROMPT.format(n_words=TARGET_WORDS)
+    assert ("| cogvlm | 120w | THUDM/cogvlm-chat-hf | 120 | " + prompt
+            + " | 6/6 | 4.0 | `variant:cogvlm/120w` |") in lines
+    assert (f"| {MODEL} | 20w | {MODEL} | 20 | " + PROMPT.format(n_words=20)
+            + f" | 11/12 | 4.0 | `variant:{MODEL}/20w`, `variant:20w` |") in lines
     # the funnel, the statistics tables and plots of the run
     assert "| 2 | resolution | 14 | 1 | 13 | 92.9% | 1 |" in lines
     assert "### Rows per source, status and reason" in lines
@@ -68,19 +73,16 @@ def test_card_of_a_run_with_reports(small_run: SmallRun, tmp_path: Path) -> None
 def test_card_front_matter_lets_datasets_load_the_folder(small_run: SmallRun,
                                                         tmp_path: Path) -> None:
     out = tmp_path / "out"
-    jpegs = f"({DEFAULT_WHERE}) AND format = 'JPEG'"
-    export_run(small_run.options(out, shard_samples=5, where=jpegs), progress=False)
+    export_run(small_run.options(out, format="parquet", shard_samples=5), progress=False)
     card = (out / "README.md").read_text()
     assert 'configs:\n- config_name: default\n  data_files:\n  - split: train\n' \
-           '    path: "shard-*.tar"\n---' in card
+           '    path: "shard-*.parquet"\n---' in card
     loaded = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "cache"))
     by_id = {row["id"]: row for row in small_run.rows}
-    expected = [i for i in small_run.default_ids if by_id[i]["format"] == "JPEG"]
-    assert len(expected) == 11
-    assert list(loaded["__key__"]) == expected
-    assert list(loaded["txt"]) == [by_id[i]["caption"] for i in expected]
-    assert [row["json"]["captions"]["alt_text"]["text"] for row in loaded] == [
-        by_id[i]["alt_text"] for i in expected]
+    assert list(loaded["id"]) == small_run.default_ids
+    assert list(loaded["text"]) == [by_id[i]["caption"] for i in small_run.default_ids]
+    assert [len(v) for v in loaded["caption_variants"]] == [
+        len(by_id[i]["caption_variants"]) for i in small_run.default_ids]
 
 
 def test_card_of_a_run_without_reports(tmp_path: Path) -> None:

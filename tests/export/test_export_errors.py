@@ -60,7 +60,8 @@ def test_bad_where_sql(small_run: SmallRun, tmp_path: Path, where: str, problem:
     (["--format", "parquet", "--shard-samples", "0"], "shard_samples must be positive, got 0"),
     (["--format", "webdataset", "--mix", "caption=1,title=1"],
      "--mix: unknown caption variant 'title'; known: caption, caption_raw, caption_short, "
-     "alt_text"),
+     "alt_text, or variant:<label> / variant:<captioner>/<label> for the run's "
+     "caption_variants"),
 ])
 def test_bad_options(small_run: SmallRun, tmp_path: Path, args: list[str], message: str,
                      capsys: pytest.CaptureFixture[str]) -> None:

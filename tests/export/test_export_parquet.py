@@ -34,6 +34,7 @@ def test_datasets_reads_the_same_samples_as_webdataset(small_run: SmallRun,
     tars = sorted(str(p) for p in (tmp_path / "wds").glob("*.tar"))
     web = list(wds.WebDataset(tars, shardshuffle=False))
     assert list(table["id"]) == [s["__key__"] for s in web] == small_run.default_ids
+    by_id = {r["id"]: r for r in small_run.rows}
     for row, sample in zip(table, web, strict=True):
         assert row["image"] == sample[row["image_ext"]] == small_run.images[row["id"]]
         assert row["text"] == sample["txt"].decode()
@@ -42,6 +43,7 @@ def test_datasets_reads_the_same_samples_as_webdataset(small_run: SmallRun,
         assert row["caption"] == meta["captions"]["caption"]["text"]
         assert row["alt_text"] == meta["captions"]["alt_text"]["text"]
         assert row["caption_length_target"] == TARGET_WORDS
+        assert row["caption_variants"] == by_id[row["id"]]["caption_variants"]
         assert (row["width"], row["height"]) == (meta["width"], meta["height"])
         # the training text is the variant the mix drew (or its fallback)
         assert row["text"] == row[row["text_variant"]]

@@ -125,3 +125,74 @@ def test_export_reports_the_achieved_mix(small_run: SmallRun, tmp_path: Path) ->
     assert f"fallbacks alt_text->caption {no_alt}" in summary.lines()[3]
     card = (tmp_path / "out" / "README.md").read_text()
     assert f"Fallbacks: alt_text->caption {no_alt}." in card
+
+
+def test_caption_variants_texts_by_label_and_captioner() -> None:
+    from export_helpers import MODEL, variant_entry
+
+    row = {"caption": "Main.", "caption_model": MODEL, "caption_variants": [
+        variant_entry(MODEL, "120w", MODEL, 120, "Main."),
+        variant_entry(MODEL, "20w", MODEL, 20, "Short one."),
+        variant_entry("cogvlm", "120w", "THUDM/cogvlm-chat-hf", 120, "Other model."),
+        variant_entry(MODEL, "50w", MODEL, 50, "Rejected.", status="rejected"),
+    ]}
+    names = ["variant:20w", "variant:cogvlm/120w", f"variant:{MODEL}/20w", "variant:50w",
+             "variant:cogvlm/20w"]
+    texts = variant_texts(row, names)
+    assert {name: texts[name] for name in names} == {
+        "variant:20w": "Short one.", "variant:cogvlm/120w": "Other model.",
+        f"variant:{MODEL}/20w": "Short one.",
+        "variant:50w": None,  # rejected by caption QA: not a training text
+        "variant:cogvlm/20w": None,
+    }
+    assert "variant:120w" not in variant_texts(row)  # only the names asked for
+
+
+def test_export_mixes_caption_variants(small_run: SmallRun, tmp_path: Path) -> None:
+    import webdataset as wds
+
+    weights = {"caption": 0.4, "variant:20w": 0.3, "variant:cogvlm/120w": 0.3}
+    summary = export_run(small_run.options(tmp_path / "out", mix=weights, seed=2),
+                         progress=False)
+    by_id = {row["id"]: row for row in small_run.rows}
+    mix = CaptionMix(weights, seed=2)
+    expected_text, expected_used = {}, Counter()
+    for sample_id in small_run.default_ids:
+        entries = {(e["captioner"], e["variant"]): e for e in by_id[sample_id]["caption_variants"]}
+        drawn = mix.draw(sample_id)
+        key = {"variant:20w": (by_id[sample_id]["caption_model"], "20w"),
+               "variant:cogvlm/120w": ("cogvlm", "120w")}.get(drawn)
+        entry = entries.get(key) if key else None
+        if drawn == "caption" or entry is None or entry["status"] != "ok":
+            used, text = "caption", by_id[sample_id]["caption"]  # the fallback by weight
+        else:
+            used, text = drawn, entry["caption"]
+        expected_text[sample_id] = (used, text)
+        expected_used[used] += 1
+    tars = sorted(str(p) for p in (tmp_path / "out").glob("*.tar"))
+    for sample in wds.WebDataset(tars, shardshuffle=False):
+        meta = json.loads(sample["json"])
+        assert (meta["text_variant"], sample["txt"].decode()) == expected_text[sample["__key__"]]
+        assert [(e["captioner"], e["variant"], e["caption"], e["params"]) for e in
+                meta["caption_variants"]] == [
+            (e["captioner"], e["variant"], e["caption"], json.loads(e["params"]))
+            for e in by_id[sample["__key__"]]["caption_variants"]]
+    assert summary.mix.used == expected_used
+    assert set(expected_used) == set(weights)  # every variant was written at least once
+    assert sum(summary.mix.fallbacks.values()) == expected_used["caption"] - summary.mix.drawn[
+        "caption"]
+
+
+def test_mix_naming_a_variant_no_row_has_is_refused(small_run: SmallRun,
+                                                    tmp_path: Path) -> None:
+    from export_helpers import MODEL
+
+    with pytest.raises(ExportError) as error:
+        export_run(small_run.options(tmp_path / "o", mix={"caption": 0.5, "variant:60w": 0.5}),
+                   progress=False)
+    assert str(error.value) == (
+        "--mix: variant:60w is in no selected row's caption_variants; they hold: "
+        f"variant:120w, variant:20w, variant:cogvlm/120w, variant:{MODEL}/120w, "
+        f"variant:{MODEL}/20w"
+    )
+    assert not (tmp_path / "o").exists()
