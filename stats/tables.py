@@ -1,16 +1,18 @@
 """Dataset tables with DuckDB over the ``captions`` view (kept rows; see views.py).
 
-What costs time over a big manifest is reading columns and hashing rows, so
-``compute_tables`` reads the manifest twice, whatever the number of groups:
+What costs time over a big manifest is reading columns and hashing rows, so the
+statistics tables read the manifest twice, whatever the number of groups (the funnel,
+a view over all rows, and the word table, which reads the texts, once more each):
 
 1. One scan of the integer columns at the finest grouping (source x captioner): sums
    and counts for every mean, and per group a histogram of exact word counts (capped
    at ``_WORD_CAP``), from which the length buckets and the length histogram are
    both derived. Every coarser grouping is a sum of those few rows.
 2. One unnest of the noun lists into a small table of (side, group, noun, texts),
-   grouped by a dense integer group id rather than two strings (the key width is
-   what a 30M-row hash aggregate pays for). DN, VN and the noun table all come from
-   that table.
+   keyed by one dense integer for side and group rather than by strings. DN, VN and
+   the noun table all come from that table. This hash aggregate over ~30M nouns per
+   million captions is most of the time; reading the noun lists alone is ~20x a
+   one-column scan.
 
 Results are small (one row per group, per noun or per bucket) and come back as Arrow
 tables. Groupings: ``all`` (the whole dataset), ``source`` and ``captioner``
@@ -201,9 +203,9 @@ def _create_noun_counts(con: duckdb.DuckDBPyConnection) -> None:
     captioner (noun lists hold each text's distinct nouns, so occurrences are texts).
 
     Needs ``stats_fine_groups``. The unnest repeats each row's group once per noun, so
-    the group travels as its small integer id (times two, plus one for the alt-text
-    side), joined on before the unnest and named again after the aggregate: a 30M-row
-    hash aggregate on (int, noun) instead of (side, source, captioner, noun) strings.
+    the group and the side travel as one small integer (gid * 2 + side), joined on
+    before the unnest; the aggregate's result (tens of thousands of rows) is named
+    from the same table, so no second scan of the captions is needed to name groups.
     """
     join = (f"JOIN {_GROUPS_TABLE} g ON c.source IS NOT DISTINCT FROM g.source "
             "AND c.caption_model IS NOT DISTINCT FROM g.caption_model")
