@@ -52,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--mix", default="caption=1",
-        help=f"weights of the training caption's variants ({', '.join(VARIANT_NAMES)}), "
+        help=f"weights of the training caption's variants ({', '.join(VARIANT_NAMES)}, "
+        "variant:<label>, variant:<captioner>/<label> from caption_variants), "
         "e.g. caption=0.95,alt_text=0.05",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the per-id mix draw")
