@@ -137,11 +137,11 @@ class TextStatsExtractor:
         return results
 
     def _add_doc(self, stats: TextStats, doc: Any, nouns: dict[str, None]) -> None:
-        from spacy.attrs import LOWER, TAG
+        from spacy.attrs import IS_SPACE, LOWER, SENT_START, TAG
 
         if len(doc) == 0:
             return
-        attrs = doc.to_array([TAG, LOWER])
+        attrs = doc.to_array([TAG, LOWER, SENT_START, IS_SPACE])
         tags, lowers = attrs[:, 0], attrs[:, 1]
         is_noun = np.isin(tags, self._noun_ids)
         stats["n_nouns"] += int(is_noun.sum())
@@ -151,8 +151,13 @@ class TextStatsExtractor:
         for lower in lowers[is_noun]:
             nouns[strings[int(lower)]] = None  # dict keeps first-seen order
         # A sentence of only whitespace (after a final "." and trailing spaces) is none.
-        stats["n_sentences"] += sum(
-            1 for sent in doc.sents if not all(token.is_space for token in sent)
+        # Counted on the attribute array, as doc.sents splits (a new sentence at each
+        # SENT_START == 1, the first token always), without a Token object per token.
+        starts = attrs[:, 2].astype(np.int64) == 1
+        starts[0] = True
+        sentence_of = np.cumsum(starts)[attrs[:, 3] == 0]  # sentence ids of non-space tokens
+        stats["n_sentences"] += int(np.count_nonzero(np.diff(sentence_of))) + (
+            1 if len(sentence_of) else 0
         )
 
 
