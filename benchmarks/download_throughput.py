@@ -10,8 +10,10 @@ pointing at them, then times on the same URLs, alternating, in the same run:
   (plan + img2dataset download per shard + reading every record back), with as many
   concurrent shard tasks as img2dataset has processes and the same threads each.
 
-Both count only the download work (Ray is started before timing; img2dataset's
-process start-up is part of its own cost, as it is for its users). The last line is
+Both pay their worker start-up: img2dataset starts its process pool per call, and each
+pipeline repeat is a new Ray job (a new driver connecting to one ``ray start --head``
+started before timing, as on a cluster), whose workers start cold. The cluster's own
+start-up is not timed, as it is not part of a job. The last line is
 ``RATIO download_pipeline_vs_img2dataset=<pipeline images/s / img2dataset images/s>``.
 
     python benchmarks/download_throughput.py --images 2000 --repeats 3
@@ -20,8 +22,10 @@ process start-up is part of its own cost, as it is for its users). The last line
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -29,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -126,13 +131,49 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
+    head, address = start_ray_head(args.processes)
+    try:
+        rates = measure(args, address)
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=60)
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    for name, value in medians.items():
+        print(f"median {name:12s} {value:7.1f} images/s")
+    print(f"RATIO download_pipeline_vs_img2dataset="
+          f"{medians['pipeline'] / medians['img2dataset']:.3f}")
+
+
+def start_ray_head(cpus: int) -> tuple[subprocess.Popen, str]:
+    # Ray 2.60 clusters started with `ray start` authenticate drivers by token: give
+    # the head and this driver the same one
+    import secrets
+
+    token = Path(tempfile.mkdtemp(prefix="ray-token-")) / "token"
+    token.write_text(secrets.token_hex(32))
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
+    port = free_port()
+    head = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
+         "--num-cpus", str(cpus), "--port", str(port), "--include-dashboard", "false",
+         "--disable-usage-stats", "--temp-dir", tempfile.mkdtemp(prefix="ray-", dir="/tmp")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    address = f"127.0.0.1:{port}"
     import ray
 
-    ray.init(address="local", num_cpus=args.processes, include_dashboard=False,
-             log_to_driver=False)
-    from ray.data import DataContext
+    for _ in range(120):
+        try:
+            ray.init(address=address, log_to_driver=False)
+            ray.shutdown()
+            return head, address
+        except (ConnectionError, RuntimeError):
+            time.sleep(1)
+    os.killpg(head.pid, signal.SIGKILL)
+    raise SystemExit("ray start --head did not come up")
 
-    DataContext.get_current().enable_progress_bars = False
+
+def measure(args: argparse.Namespace, address: str) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         served = root / "served"
@@ -152,7 +193,9 @@ def main() -> None:
                 for name, runner in runners.items():
                     out = root / f"{name}-{repeat}"
                     started = time.perf_counter()
-                    ok = runner(metadata, out, args.processes, args.threads, args.per_shard)
+                    with ray_job(address if name == "pipeline" else None):
+                        ok = runner(metadata, out, args.processes, args.threads,
+                                    args.per_shard)
                     seconds = time.perf_counter() - started
                     if ok != args.images:
                         raise SystemExit(f"{name}: {ok}/{args.images} images downloaded")
@@ -161,11 +204,24 @@ def main() -> None:
                           f"= {ok / seconds:7.1f} images/s", flush=True)
         finally:
             server.kill()
-    medians = {name: statistics.median(values) for name, values in rates.items()}
-    for name, value in medians.items():
-        print(f"median {name:12s} {value:7.1f} images/s")
-    print(f"RATIO download_pipeline_vs_img2dataset="
-          f"{medians['pipeline'] / medians['img2dataset']:.3f}")
+    return rates
+
+
+@contextlib.contextmanager
+def ray_job(address: str | None) -> Iterator[None]:
+    """A new Ray job (driver) on the running head: its workers start cold."""
+    if address is None:
+        yield
+        return
+    import ray
+    from ray.data import DataContext
+
+    ray.init(address=address, log_to_driver=False)
+    DataContext.get_current().enable_progress_bars = False
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 if __name__ == "__main__":
