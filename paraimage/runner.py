@@ -152,5 +152,8 @@ def _process(
         )
         for row in iter_output_rows(dataset):
             collector.add(row)
+        if collector.redelivered:
+            print(f"[paraimage] {collector.redelivered} rows re-delivered by retried tasks "
+                  "were dropped (their first copy was kept)", flush=True)
     collector.check_complete()
     return collector
