@@ -12,20 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tarfile
-import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from curation.image_ref import FILE_PREFIX, TAR_PREFIX, ImageRefError, ref_path
 
 DEFAULT_OPEN_TARS = 32
-# Reads (and hashes) run ahead of the writer on a few threads: file reads and SHA-256
-# release the GIL, so they overlap the per-sample JSON and tar work of the main thread.
-DEFAULT_READ_THREADS = 4
-READ_AHEAD_PER_THREAD = 4
 
 # PIL format names -> the extension loaders (webdataset, datasets) decode by.
 FORMAT_EXTENSIONS = {
@@ -79,29 +73,19 @@ class ImageRead:
 class ImageReader:
     """Reads ``image_ref``s; keeps the member index of up to ``open_tars`` tars.
 
-    ``read`` reads one; ``read_all`` reads a sequence in order, ``threads`` at a time.
+    One thread on purpose: reader threads measured slower, not faster (each write of
+    the shard, which releases the GIL, then waited to get it back from them).
     """
 
-    def __init__(self, open_tars: int = DEFAULT_OPEN_TARS, threads: int = DEFAULT_READ_THREADS,
-                 sha256: bool = False) -> None:
+    def __init__(self, open_tars: int = DEFAULT_OPEN_TARS, sha256: bool = False) -> None:
         self.open_tars = open_tars
         self.sha256 = sha256
         # tar path -> (open file descriptor, member name -> (data offset, size))
         self._tars: OrderedDict[Path, tuple[int, dict[str, tuple[int, int]]]] = OrderedDict()
-        self._tar_lock = threading.Lock()  # the index cache and its descriptors
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="export-read")
-        self._window = threads * READ_AHEAD_PER_THREAD
 
     def read_all(self, image_refs: Iterable[str | None]) -> Iterator[ImageRead]:
-        """Every reference's ``ImageRead``, in order, at most a window of reads ahead
-        (so memory holds a few images, not a shard)."""
-        pending: deque[Future[ImageRead]] = deque()
-        for image_ref in image_refs:
-            pending.append(self._pool.submit(self._fetch, image_ref))
-            if len(pending) >= self._window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        """Every reference's ``ImageRead``, in order, one at a time."""
+        return map(self._fetch, image_refs)
 
     def _fetch(self, image_ref: str | None) -> ImageRead:
         try:
@@ -120,12 +104,11 @@ class ImageReader:
             raise ImageRefError(f"unknown image_ref form: {image_ref!r}")
         path = ref_path(image_ref)
         member = image_ref.partition("#")[2]
-        with self._tar_lock:  # an evicted descriptor must not be closed mid-read
-            fd, members = self._tar(path)
-            if member not in members:
-                raise ImageRefError(f"image_ref points at nothing: {member!r} not in {path}")
-            offset, size = members[member]
-            data = os.pread(fd, size, offset)
+        fd, members = self._tar(path)
+        if member not in members:
+            raise ImageRefError(f"image_ref points at nothing: {member!r} not in {path}")
+        offset, size = members[member]
+        data = os.pread(fd, size, offset)
         if len(data) != size:
             raise ImageRefError(f"{path} is truncated inside member {member!r}")
         return data
@@ -151,7 +134,6 @@ class ImageReader:
         return fd, members
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
         while self._tars:
             _, (fd, _) = self._tars.popitem()
             os.close(fd)

@@ -7,6 +7,7 @@ it from here, so docs and files cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,13 @@ _JSON_FLOAT_DIGITS = 6  # float32 scores: digits past this are conversion noise
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_params(text: str | None) -> dict[str, Any] | None:
+    """Sampling parameters (JSON text): a run has a handful of distinct ones, so parse
+    each once; the dict is shared and only ever read (encoded)."""
+    return json.loads(text) if text else None
+
+
 @dataclass(frozen=True)
 class ExportSample:
     key: str
@@ -83,7 +91,7 @@ class ExportSample:
             "caption": {
                 "text": f["caption"], "model": f["caption_model"], "prompt": f["caption_prompt"],
                 "length_target_words": f["caption_length_target"],
-                "params": json.loads(params) if params else None,
+                "params": _parsed_params(params),
                 "finish_reason": f["caption_finish_reason"], "flags": f["caption_flags"],
                 "n_words": f["n_words"], "n_clip_tokens": f["n_clip_tokens"],
             },
@@ -103,7 +111,7 @@ class ExportSample:
                 record[name] = round(record[name], _JSON_FLOAT_DIGITS)
         record["captions"] = captions
         record["caption_variants"] = [
-            {**entry, "params": json.loads(entry["params"]) if entry["params"] else None}
+            {**entry, "params": _parsed_params(entry["params"])}
             for entry in f["caption_variants"] or ()
         ]
         return record
