@@ -88,7 +88,9 @@ def start_server(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
         server = subprocess.Popen(
             [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
              "--served-model-name", SERVED, "--dtype", "float32", "--enforce-eager",
-             "--max-model-len", "2048", "--host", "127.0.0.1", "--port", str(port)],
+             "--max-model-len", "2048", "--host", "127.0.0.1", "--port", str(port),
+             # both sides send the same images: a prefix cache would favour the second
+             "--no-enable-prefix-caching"],
             env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -161,10 +163,14 @@ def main() -> None:
             backend = OpenAICaptioner(config, SERVED, SERVED)
             os.environ.setdefault("OPENAI_API_KEY", "none")
             timed(backend, rows[: args.batch_size], args.batch_size)  # warm the server
+            sides = {"direct": lambda: direct_rate(config, rows, args.batch_size),
+                     "openai": lambda: timed(backend, rows, args.batch_size)}
             for repeat in range(args.repeats):
-                # alternate, so drift on a noisy machine hits both sides alike
-                rates.setdefault("direct", []).append(direct_rate(config, rows, args.batch_size))
-                rates.setdefault("openai", []).append(timed(backend, rows, args.batch_size))
+                # alternate which goes first, so drift on a noisy machine (and anything
+                # the server keeps warm) favours neither side
+                order = ["direct", "openai"] if repeat % 2 == 0 else ["openai", "direct"]
+                for side in order:
+                    rates.setdefault(side, []).append(sides[side]())
                 print(f"repeat {repeat}: direct {rates['direct'][-1]:.2f} images/s, "
                       f"openai backend {rates['openai'][-1]:.2f} images/s", flush=True)
         finally:

@@ -8,6 +8,8 @@
 ``funnel``    rows per source, status and reason, with the share of the source's inputs
 ``nouns``     one row per (kept caption, distinct noun): id, source, caption_model, noun
 ``alt_nouns`` the same for the alt-text of kept rows
+``caption_variants`` one row per (kept image, captioner, variant): every caption of the
+              run's captioners and length variants (Tables 5 and 11 comparisons)
 
 Columns a view needs but a file lacks (older manifests, plain text inputs) read as
 NULL, so the same SQL works on every input.
@@ -26,7 +28,8 @@ from stats.inputs import StatsInputError
 MANIFESTS_DIR = "manifests"
 STATS_DIR = "stats"
 TEXT_STATS_DIR = "text_stats"  # under STATS_DIR: recomputed per-text statistics
-VIEW_NAMES = ("manifest", "captions", "rejected", "errors", "funnel", "nouns", "alt_nouns")
+VIEW_NAMES = ("manifest", "captions", "rejected", "errors", "funnel", "nouns", "alt_nouns",
+              "caption_variants")
 
 # Columns the tables and views read, with the SQL type they get when a file lacks them.
 REQUIRED_COLUMNS: dict[str, str] = {
@@ -39,6 +42,12 @@ REQUIRED_COLUMNS: dict[str, str] = {
     "short_edge": "INTEGER",
     CAPTION_SIDE: "VARCHAR",
     ALT_TEXT_SIDE: "VARCHAR",
+    "caption_variants": (
+        "STRUCT(captioner VARCHAR, variant VARCHAR, model VARCHAR, prompt VARCHAR, "
+        "target_words INTEGER, params VARCHAR, status VARCHAR, reason VARCHAR, "
+        "caption VARCHAR, caption_raw VARCHAR, finish_reason VARCHAR, flags VARCHAR[], "
+        "n_tokens INTEGER, n_words INTEGER)[]"
+    ),
 }
 for _prefix in SIDE_PREFIX.values():
     for _name in COUNT_FIELDS:
@@ -124,6 +133,10 @@ def _create_views(con: duckdb.DuckDBPyConnection, base: str) -> None:
     con.execute("""
         CREATE OR REPLACE VIEW alt_nouns AS
         SELECT id, source, caption_model, unnest(alt_nouns) AS noun FROM captions
+    """)
+    con.execute("""
+        CREATE OR REPLACE VIEW caption_variants AS
+        SELECT id, source, v.* FROM captions, UNNEST(caption_variants) AS t(v)
     """)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from stats_helpers import make_run, manifest_row
+from stats_helpers import make_run, manifest_row, write_manifest
 
 from stats.inputs import StatsInputError
 from stats.views import VIEW_NAMES, connect, create_file_views, create_run_views
@@ -88,3 +88,29 @@ def test_unreadable_parquet_is_a_clear_error(tmp_path: Path) -> None:
         create_run_views(connect(), tmp_path)
     with pytest.raises(StatsInputError, match="no statistics files"):
         create_file_views(connect(), [])
+
+
+def test_caption_variants_view_has_one_row_per_caption(tmp_path: Path) -> None:
+    def variant(captioner: str, name: str, words: int) -> dict:
+        return {"captioner": captioner, "variant": name, "model": f"org/{captioner}",
+                "prompt": "p", "target_words": words, "params": "{}", "status": "ok",
+                "reason": None, "caption": "a dog", "caption_raw": "a dog",
+                "finish_reason": "stop", "flags": [], "n_tokens": 3, "n_words": 2}
+
+    rows = [
+        manifest_row("laion", "a", caption_variants=[variant("llava", "150w", 150),
+                                                     variant("llava", "10w", 10),
+                                                     variant("cogvlm", "150w", 150)]),
+        manifest_row("laion", "b", caption_variants=[variant("llava", "150w", 150)]),
+        manifest_row("laion", "c", status="rejected",
+                     caption_variants=[variant("llava", "150w", 150)]),
+        manifest_row("laion", "d"),  # no captions at all
+    ]
+    write_manifest(tmp_path / "run" / "manifests" / "s.parquet", rows)
+    con = connect()
+    create_run_views(con, tmp_path / "run")
+    assert con.execute(
+        "SELECT captioner, variant, target_words, count(*) FROM caption_variants "
+        "GROUP BY ALL ORDER BY ALL"
+    ).fetchall() == [("cogvlm", "150w", 150, 1), ("llava", "10w", 10, 1),
+                     ("llava", "150w", 150, 2)]
