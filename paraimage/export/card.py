@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from paraimage.export.mixing import VARIANT_NAMES
 from paraimage.export.options import ExportOptions
 from paraimage.export.out_dir import ExportDir
@@ -199,8 +201,15 @@ def _schema(options: ExportOptions) -> str:
             "Parquet files (`shard-00000.parquet`, ...), one row per sample, row groups of "
             f"{options.row_group_rows} rows; `image` is stored uncompressed, the rest zstd."
         )
-    rows = [[f"`{f.name}`", str(f.type), FIELD_DOCS[f.name]] for f in SAMPLE_SCHEMA]
+    rows = [[f"`{f.name}`", _type_name(f.type), FIELD_DOCS[f.name]] for f in SAMPLE_SCHEMA]
     return layout + "\n\n" + markdown_table(["field", "type", "meaning"], rows)
+
+
+def _type_name(data_type: pa.DataType) -> str:
+    """Short type names: nested structs are spelled out in the field's meaning."""
+    if pa.types.is_list(data_type):
+        return f"list<{_type_name(data_type.value_type)}>"
+    return "struct" if pa.types.is_struct(data_type) else str(data_type)
 
 
 def _selection(options: ExportOptions, report: Mapping[str, Any]) -> str:
@@ -268,6 +277,12 @@ def _filters(run: RunInfo) -> str:
     if max_pixels:
         lines.append(f"* decode: undecodable, animated and over-{max_pixels:,}-pixel images "
                      "are dropped")
+    for source in run.sources:
+        prefilter = {k: v for k, v in (source.get("prefilter") or {}).items() if v is not None}
+        if prefilter:
+            settings = ", ".join(f"{k}={v}" for k, v in prefilter.items())
+            lines.append(f"* prefilter of {source_name(source)} (on metadata, before "
+                         f"download): {settings}")
     for name, keys in FILTER_SETTINGS.items():
         config = filters.get(name)
         if not config or config.get("mode") == "off":

@@ -26,7 +26,8 @@ _FIELDS: list[tuple[pa.Field, str]] = [
     (pa.field("text", pa.string(), nullable=False),
      "the training caption chosen by the mix (webdataset: `key.txt`)"),
     (pa.field("text_variant", pa.string(), nullable=False),
-     "which variant `text` is: caption, caption_short, caption_raw or alt_text"),
+     "which variant `text` is: caption, caption_short, caption_raw, alt_text or "
+     "variant:<label> (an entry of `caption_variants`)"),
     (pa.field("caption", pa.string()), "the VLM's long caption after QA cleaning"),
     (pa.field("caption_short", pa.string()),
      "first sentence of `caption` (derived at export)"),

@@ -198,7 +198,8 @@ def write_run_dir(root: Path, rows: list[dict[str, Any]]) -> None:
     config = {
         "run": {"name": "small", "output_dir": str(root.parent)},
         "sources": [
-            {"kind": "laion", "name": "laion", "path": "/data/laion-aesthetics/*.parquet"},
+            {"kind": "laion", "name": "laion", "path": "/data/laion-aesthetics/*.parquet",
+             "prefilter": {"min_aesthetic": 5.0, "min_short_edge": 16, "max_punsafe": None}},
             {"kind": "sa1b", "name": "sa1b", "paths": ["/data/sa1b/sa_000000.tar"]},
         ],
         "decode": {"max_pixels": 89478485},

@@ -28,6 +28,8 @@ def test_card_of_a_run_with_reports(small_run: SmallRun, tmp_path: Path) -> None
     # what was done
     assert ("| laion | laion | /data/laion-aesthetics/*.parquet | 12 | 10 | 9 |" in lines)
     assert "| sa1b | sa1b | /data/sa1b/sa_000000.tar | 3 | 3 | 3 |" in lines
+    assert ("* prefilter of laion (on metadata, before download): min_aesthetic=5.0, "
+            "min_short_edge=16") in lines
     assert "* resolution (rejects): min_short_edge=16, max_aspect_ratio=3.0" in lines
     assert "* mosaic (scores only, rejects nothing): threshold=1.0, pixelation=True, " \
            "blur=True" in lines
@@ -58,6 +60,8 @@ def test_card_of_a_run_with_reports(small_run: SmallRun, tmp_path: Path) -> None
     # schema, counts, terms, provenance
     for field in SAMPLE_SCHEMA:
         assert any(line.startswith(f"| `{field.name}` | ") for line in lines)
+    assert any(line.startswith("| `caption_variants` | list<struct> | every caption")
+               for line in lines)
     assert "| exported samples | 12 |" in lines
     assert "| shards | 3 |" in lines
     assert any(line.startswith("| laion | LAION-Aesthetics | ") and "CC-BY 4.0" in line
