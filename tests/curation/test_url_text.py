@@ -164,18 +164,20 @@ def test_robots_directives_can_be_ignored_by_config(
         ("coyo", {"id": [7], "url": ["U"], "text": ["a dog"], "width": [640],
                   "height": [480], "aesthetic_score_laion_v2": [5.5],
                   "nsfw_score_opennsfw2": [0.2], "watermark_score": [0.3]},
-         ("m/7", "a dog", 5.5, 0.2, 0.3)),
+         ("m-coyo/7", "a dog", 5.5, 0.2, 0.3)),
         ("datacomp", {"uid": ["abc"], "url": ["U"], "text": ["a cat"],
                       "original_width": [640], "original_height": [480]},
-         ("m/abc", "a cat", None, None, None)),
+         ("m-datacomp/abc", "a cat", None, None, None)),
     ],
 )
 def test_presets_map_their_columns(
-    tmp_path: Path, server: LocalImageServer, preset: str, layout: dict, expected: tuple
+    tmp_path: Path, server: LocalImageServer, photo_folder: Path, preset: str, layout: dict,
+    expected: tuple,
 ) -> None:
     layout["url"] = [server.url("astronaut.jpg")]
-    metadata = tmp_path / "m.parquet"
-    pq.write_table(pa.table(layout), metadata)
+    # the metadata itself comes over HTTP from 127.0.0.1, as from a dataset host
+    pq.write_table(pa.table(layout), photo_folder / f"m-{preset}.parquet")
+    metadata = server.url(f"m-{preset}.parquet")
     source = make_source(tmp_path, metadata, kind="url_text", preset=preset)
     (row,) = read_all(source).values()
     assert (row["source_key"], row["alt_text"], row["source_aesthetic"], row["punsafe"],
@@ -185,9 +187,10 @@ def test_presets_map_their_columns(
 
 def test_cc12m_tsv_and_jsonl_and_csv(tmp_path: Path, server: LocalImageServer) -> None:
     url = server.url("astronaut.jpg")
-    tsv = tmp_path / "cc12m.tsv"
+    tsv = server.folder / "cc12m.tsv"
     tsv.write_text(f'{url}\ta "quoted" <PERSON> caption\n{server.url("gone.jpg")}\tsecond\n')
-    rows = read_all(make_source(tmp_path / "a", tsv, kind="url_text", preset="cc12m"))
+    rows = read_all(make_source(tmp_path / "a", server.url("cc12m.tsv"), kind="url_text",
+                                preset="cc12m"))
     assert rows["cc12m/0"]["alt_text"] == 'a "quoted" <PERSON> caption'
     assert (rows["cc12m/0"]["status"], rows["cc12m/1"]["status"]) == ("kept", "error")
 
