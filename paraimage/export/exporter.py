@@ -144,18 +144,21 @@ class Exporter:
             shutil.copyfile(run_config, self.out.state / "run_config.yaml")
         all_stats: list[dict[str, Any]] = []
         written = 0
-        with ImageReader(sha256=options.verify == "sha256") as reader, tqdm(
-            total=plan.n_rows, unit="row", desc="export", disable=not self.progress
-        ) as bar:
-            for shard, rows in self.selection.iter_shard_rows(plan):
-                stats = self.out.completed_stats(shard)
-                if stats is None:
-                    stats = self.out.write_shard(
-                        shard, lambda tmp, s=shard, r=rows: self._write(tmp, s, r, reader)
-                    )
-                    written += 1
-                all_stats.append(stats)
-                bar.update(shard.n_rows)
+        try:
+            with ImageReader(sha256=options.verify == "sha256") as reader, tqdm(
+                total=plan.n_rows, unit="row", desc="export", disable=not self.progress
+            ) as bar:
+                for shard, rows in self.selection.iter_shard_rows(plan):
+                    stats = self.out.completed_stats(shard)
+                    if stats is None:
+                        stats = self.out.write_shard(
+                            shard, lambda tmp, s=shard, r=rows: self._write(tmp, s, r, reader)
+                        )
+                        written += 1
+                    all_stats.append(stats)
+                    bar.update(shard.n_rows)
+        finally:  # shards written before an error are sealed, so a rerun keeps them
+            self.out.wait_sealed()
         return self._finish(plan, all_stats, written, resumed)
 
     def _header(self, plan: SelectionPlan) -> dict[str, Any]:

@@ -7,8 +7,9 @@
     OUT/_export/shards/<shard>.json  per-shard counts (samples, skips, caption mix)
     OUT/_export/report.json          counts and achieved mix of the whole export
 
-A shard is written to ``<name>.tmp``, its counts are written, then it is renamed: a
-shard under its final name with its counts file is complete, and a rerun skips it.
+A shard is written to ``<name>.tmp``, flushed to disk, its counts are written, then it
+is renamed: a shard under its final name with its counts file is complete, and a rerun
+skips it.
 A rerun must ask for the same export of the same rows: ``options.json`` is compared
 first, and a mismatch is refused (mixing shards of two exports would break the
 "same options, same bytes" promise silently).
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,8 @@ class ExportDir:
         self.report_path = self.state / "report.json"
         self.card_path = self.root / CARD_NAME
         self.plots = self.root / PLOTS_DIR
+        self._sealer: ThreadPoolExecutor | None = None
+        self._sealing: list[Future[None]] = []
 
     def prepare(self, header: dict[str, Any]) -> bool:
         """Create OUT, or check it holds this same export; returns True when resuming."""
@@ -91,16 +95,34 @@ class ExportDir:
     def write_shard(
         self, shard: ShardPlan, write: Callable[[Path], dict[str, Any]]
     ) -> dict[str, Any]:
-        """``write(tmp_path)`` fills the shard and returns its counts; then the rename."""
+        """``write(tmp_path)`` fills the shard and returns its counts; the shard is then
+        sealed (fsync, counts, rename) on a thread of its own while the caller writes
+        the next one: the disk flushes one shard while the CPU builds the next. The
+        rename still comes after the fsync, so a shard under its final name is whole
+        even after a crash of the machine; ``wait_sealed`` waits for them all."""
         final = self.shard_path(shard)
         tmp = final.with_name(f"{final.name}{TMP_SUFFIX}")
         stats = write(tmp)
+        stats["bytes"] = tmp.stat().st_size
+        if self._sealer is None:
+            self._sealer = ThreadPoolExecutor(1, thread_name_prefix="export-seal")
+        self._sealing.append(self._sealer.submit(self._seal, tmp, final, shard, stats))
+        return stats
+
+    def _seal(self, tmp: Path, final: Path, shard: ShardPlan, stats: dict[str, Any]) -> None:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        stats["bytes"] = tmp.stat().st_size
         atomic_write_text(self.stats_path(shard), _dump(stats))
         os.replace(tmp, final)
-        return stats
+
+    def wait_sealed(self) -> None:
+        """Wait until every written shard is sealed; re-raises a sealing error."""
+        sealing, self._sealing = self._sealing, []
+        for future in sealing:
+            future.result()
+        if self._sealer is not None:
+            self._sealer.shutdown()
+            self._sealer = None
 
     def write_report(self, report: dict[str, Any]) -> None:
         atomic_write_text(self.report_path, _dump(report))

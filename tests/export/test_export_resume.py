@@ -23,12 +23,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARDS = ["shard-00000.tar", "shard-00001.tar", "shard-00002.tar"]
 
 # Runs the real command and SIGKILLs itself while writing the second shard, after some
-# bytes of it reached the disk: no handler, no cleanup, as a killed job leaves it.
+# bytes of it reached the disk and the first shard was sealed (that happens on a thread
+# of its own, so it is waited for): no handler, no cleanup, as a killed job leaves it.
 KILLED_EXPORT = textwrap.dedent("""
-    import os, signal, sys
+    import os, signal, sys, time
     sys.path.insert(0, {root!r})
     from paraimage.export import webdataset_writer
     original = webdataset_writer.write_samples
+    first_shard = os.path.join(sys.argv[sys.argv.index("--out") + 1], "shard-00000.tar")
     calls = []
 
     def write_then_die(handle, samples):
@@ -36,6 +38,9 @@ KILLED_EXPORT = textwrap.dedent("""
         if len(calls) == 2:
             handle.write(next(iter(samples)).image)
             handle.flush()
+            deadline = time.monotonic() + 60
+            while not os.path.exists(first_shard) and time.monotonic() < deadline:
+                time.sleep(0.01)
             os.kill(os.getpid(), signal.SIGKILL)
         return original(handle, samples)
 

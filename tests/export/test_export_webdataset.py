@@ -122,7 +122,7 @@ def test_order_source_follows_the_sources(small_run: SmallRun, tmp_path: Path) -
     assert keys != small_run.default_ids
 
 
-def test_tar_stream_equals_tarfile_ustar_output() -> None:
+def test_tar_stream_equals_tarfile_ustar_output(tmp_path: Path) -> None:
     import io
     import random
 
@@ -147,5 +147,12 @@ def test_tar_stream_equals_tarfile_ustar_output() -> None:
             tar.addfile(info, io.BytesIO(data))
     assert ours.getvalue() == reference.getvalue()
     assert len(ours.getvalue()) % 10240 == 0
+    # the same bytes through a real file, where a sample is one writev
+    with open(tmp_path / "x.tar", "wb", buffering=0) as handle:
+        stream = TarStream(handle)
+        stream.add_files(members[:3])
+        stream.add_files(members[3:])
+        stream.close()
+    assert (tmp_path / "x.tar").read_bytes() == reference.getvalue()
     with pytest.raises(ValueError, match="over 100 bytes"):
         ustar_header("d" * 101, 1)
