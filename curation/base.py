@@ -23,6 +23,8 @@ from paraimage.manifest import (
     record_id,
 )
 
+LOCAL_PROTOCOLS = frozenset({"file", "local"})
+
 IMAGE_EXTENSIONS = frozenset(
     {"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jp2"}
 )
@@ -91,3 +93,10 @@ class BaseSource(ABC):
 
 def image_extension(name: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def is_remote(location: str) -> bool:
+    """An fsspec URL (``https://``, ``s3://``, ...) rather than a local path."""
+    from fsspec.utils import get_protocol
+
+    return get_protocol(location) not in LOCAL_PROTOCOLS

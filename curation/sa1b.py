@@ -39,7 +39,7 @@ import fsspec
 from fsspec.utils import get_protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from curation.base import BaseSource, ShardSpec, error_record, new_record
+from curation.base import BaseSource, ShardSpec, error_record, is_remote, new_record
 from curation.image_ref import tar_ref
 from curation.probe import IMAGE_BYTES
 from curation.webdataset import count_samples, iter_samples
@@ -52,7 +52,6 @@ ERROR_SPLIT_SAMPLE = "sa1b_split_sample"
 ERROR_BAD_TAR = "sa1b_unreadable_tar"
 
 LINKS_COLUMNS = ("file_name", "cdn_link")
-LOCAL_PROTOCOLS = frozenset({"file", "local"})
 FETCH_THREADS = 4  # a few tars at once saturate a link without hammering the CDN
 COPY_CHUNK_BYTES = 8 << 20
 MAX_BACKOFF_S = 30
@@ -80,10 +79,6 @@ class SA1BImageInfo:
     height: int
     file_name: str | None
     image_id: int | None
-
-
-def is_remote(location: str) -> bool:
-    return get_protocol(location) not in LOCAL_PROTOCOLS
 
 
 def url_file_name(url: str) -> str:

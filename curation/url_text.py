@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from curation.base import BaseSource, ShardSpec, error_record, new_record
+from curation.base import BaseSource, ShardSpec, error_record, is_remote, new_record
 from curation.image_ref import tar_ref
 from curation.probe import IMAGE_BYTES
 from curation.url_download import (
@@ -48,13 +48,6 @@ from curation.url_metadata import (
 from paraimage.manifest import STATUS_ERROR, STATUS_KEPT, STATUS_REJECTED
 
 ERROR_NO_STATUS = "download_no_status"
-_REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-
-
-def is_remote(path: str) -> bool:
-    return bool(_REMOTE.match(path)) and not path.startswith("file://")
-
-
 class UrlTextSourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
