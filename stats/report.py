@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from stats import plots
 from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE, FREQUENT_NOUN_MIN_TEXTS, LENGTH_BUCKETS
+from stats.rollups import update_rollups
 from stats.tables import compute_tables
 from stats.views import STATS_DIR, connect, create_run_views, manifest_files
 
@@ -39,17 +40,25 @@ def write_run_report(
     """
     run_dir = Path(run_dir)
     manifest_files(run_dir)
+    # Only manifests written or rewritten since the last report are rolled up here.
+    rollups = update_rollups(run_dir, memory_limit=memory_limit).files
     con = connect(memory_limit=memory_limit)
     create_run_views(con, run_dir)
-    return write_report(con, run_dir / STATS_DIR, title=_run_title(run_dir), words=words)
+    return write_report(con, run_dir / STATS_DIR, title=_run_title(run_dir), words=words,
+                        rollups=rollups)
 
 
 def write_report(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, title: str, words: bool = True
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    title: str,
+    words: bool = True,
+    rollups: Sequence[Path] | None = None,
 ) -> Path:
-    """Everything from a connection whose views are set up (views.py)."""
+    """Everything from a connection whose views are set up (views.py), reading
+    ``rollups`` (rollups.py) when given."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = compute_tables(con, words=words)
+    tables = compute_tables(con, words=words, rollups=rollups)
     for name, table in tables.items():
         pq.write_table(table, out_dir / f"{name}.parquet")
     plot_dir = out_dir / PLOTS_DIR

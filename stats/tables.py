@@ -1,18 +1,12 @@
 """Dataset tables with DuckDB over the ``captions`` view (kept rows; see views.py).
 
-What costs time over a big manifest is reading columns and hashing rows, so the
-statistics tables read the manifest twice, whatever the number of groups (the funnel,
-a view over all rows, and the word table, which reads the texts, once more each):
-
-1. One scan of the integer columns at the finest grouping (source x captioner): sums
-   and counts for every mean, and per group a histogram of exact word counts (capped
-   at ``_WORD_CAP``), from which the length buckets and the length histogram are
-   both derived. Every coarser grouping is a sum of those few rows.
-2. One unnest of the noun lists into a small table of (side, group, noun, texts),
-   keyed by one dense integer for side and group rather than by strings. DN, VN and
-   the noun table all come from that table. This hash aggregate over ~30M nouns per
-   million captions is most of the time; reading the noun lists alone is ~20x a
-   one-column scan.
+Every table but the funnel (a view over all rows) and the word table (which reads the
+texts) is a sum over kept rows, so all of them come from one rollup (rollups.py):
+images, sums and counts of each statistic, capped word-count histograms and texts per
+noun, per (source, captioner) and text side. A run's rollups are written per manifest
+and merged here, a few thousand rows per shard; inputs without them (plain text files,
+recomputed statistics) are rolled up on the fly by the same SQL, in two scans of the
+``captions`` view (the integer columns, then an unnest of the noun lists).
 
 Results are small (one row per group, per noun or per bucket) and come back as Arrow
 tables. Groupings: ``all`` (the whole dataset), ``source`` and ``captioner``
@@ -23,6 +17,8 @@ side.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -36,12 +32,19 @@ from stats.definitions import (
     LENGTH_BUCKETS,
     SIDE_PREFIX,
 )
+from stats.rollups import (
+    HISTOGRAM_MAX_WORDS,
+    MEASURE_HIST,
+    MEASURE_IMAGES,
+    MEASURE_NOUN,
+    rollup_sql,
+)
+from stats.views import sql_list
 
 GROUPINGS = ("all", "source", "captioner")
 NONE_GROUP = "(none)"
 # Word histogram for the length plot: bins of this many words, the last one open.
 HISTOGRAM_BIN_WORDS = 5
-HISTOGRAM_MAX_WORDS = 300
 # The word table keeps the most frequent words per side (the tail is typos and ids).
 MAX_WORDS_PER_SIDE = 10_000
 
@@ -51,53 +54,58 @@ SIDES = (CAPTION_SIDE, ALT_TEXT_SIDE)
 _SPACE = r"[\s\p{Z}]+"
 _EDGE_PUNCT = r"^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$"
 _MEANS = {name: f"mean_{name[2:]}" for name in COUNT_FIELDS}  # n_words -> mean_words
-# Word counts are histogrammed exactly below this cap and lumped at it: every count at
-# or past it falls in the last histogram bin and in the open last length bucket, so
-# both tables come exactly from one capped histogram.
-_WORD_CAP = max(HISTOGRAM_MAX_WORDS, *(high for _, _, high in LENGTH_BUCKETS if high is not None))
 # GROUPING(source, caption_model): 3 = grand total, 1 = by source, 2 = by captioner.
 _GROUPING_SQL = """CASE GROUPING(source, caption_model)
         WHEN 3 THEN 'all' WHEN 1 THEN 'source' ELSE 'captioner' END"""
 _GROUP_SQL = """CASE GROUPING(source, caption_model)
         WHEN 3 THEN 'all' WHEN 1 THEN coalesce(source, '(none)')
         ELSE coalesce(caption_model, '(none)') END"""
-# Small tables a compute_tables call leaves on its connection (recreated each call).
-_GROUPS_TABLE = "stats_fine_groups"
-_NOUN_COUNTS_TABLE = "stats_noun_counts"
+# The merged rollup a tables call leaves on its connection (recreated each call).
+_ROLLUP_TABLE = "stats_rollup"
 
 FineGroup = dict[str, Any]
 
 
-def _create_fine_groups(con: duckdb.DuckDBPyConnection) -> list[FineGroup]:
-    """Per (source, caption_model), from one scan of integer columns: images, sums and
-    counts of every statistic, and ``hist_<side>``: {capped word count: texts}.
-
-    Also kept as ``stats_fine_groups`` with a dense ``gid``, which the noun counts
-    group by (and which gives the noun table its per-side text totals)."""
-    sums = ", ".join(
-        f"sum({p}{n})::BIGINT AS \"sum_{p}{n}\", count({p}{n}) AS \"n_{p}{n}\""
-        for p in SIDE_PREFIX.values() for n in COUNT_FIELDS
-    )
-    hists = ", ".join(
-        # Not least(): it skips NULLs, so least(NULL, cap) is cap, not a missing text.
-        f"histogram(if({p}n_words > {_WORD_CAP}, {_WORD_CAP}, {p}n_words)) AS \"hist_{side}\""
-        for side, p in SIDE_PREFIX.items()
-    )
+def load_rollup(con: duckdb.DuckDBPyConnection, rollups: Sequence[Path] | None = None) -> None:
+    """``stats_rollup``: the rollup of the kept rows, summed over ``rollups`` (a run's
+    fresh rollup files, rollups.py) or, without them, computed from ``captions``."""
+    if rollups is None:
+        body = rollup_sql(con, "captions", by_file=False)
+    elif rollups:
+        body = f"SELECT * FROM read_parquet({sql_list(rollups)})"
+    else:
+        body = "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS caption_model, " \
+               "NULL::VARCHAR AS text, NULL::VARCHAR AS measure, NULL::VARCHAR AS key, " \
+               "NULL::BIGINT AS value LIMIT 0"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {_GROUPS_TABLE} AS
-        SELECT (row_number() OVER () - 1)::INTEGER AS gid, *
-        FROM (
-            SELECT source, caption_model, count(*) AS images,
-                   sum(short_edge)::BIGINT AS sum_short_edge, count(short_edge) AS n_short_edge,
-                   {sums}, {hists}
-            FROM captions GROUP BY ALL
-        )
+        CREATE OR REPLACE TEMP TABLE {_ROLLUP_TABLE} AS
+        SELECT source, caption_model, text, measure, key, sum(value)::BIGINT AS value
+        FROM ({body}) GROUP BY ALL
     """)
-    rows = con.sql(f"SELECT * EXCLUDE (gid) FROM {_GROUPS_TABLE}").to_arrow_table().to_pylist()
-    for row in rows:  # Arrow maps come back as (key, value) pairs; NULL when no texts
-        for side in SIDES:
-            row[f"hist_{side}"] = dict(row[f"hist_{side}"] or ())
-    return rows
+
+
+def _fine_groups(con: duckdb.DuckDBPyConnection) -> list[FineGroup]:
+    """Per (source, caption_model): images, ``sum_``/``n_`` of short_edge and of every
+    statistic (with the side's column prefix: ``sum_alt_n_words``) and ``hist_<side>``:
+    {capped word count: texts}. Everything but the nouns: a few hundred rows."""
+    rows = con.execute(
+        f"SELECT source, caption_model, text, measure, key, value FROM {_ROLLUP_TABLE} "
+        f"WHERE measure <> '{MEASURE_NOUN}'"
+    ).fetchall()
+    groups: dict[tuple[str | None, str | None], FineGroup] = {}
+    for source, model, side, measure, key, value in rows:
+        group = groups.setdefault((source, model), {
+            "source": source, "caption_model": model,
+            **{f"hist_{s}": {} for s in SIDES},
+        })
+        if measure == MEASURE_HIST:
+            group[f"hist_{side}"][int(key)] = value
+        elif measure == MEASURE_IMAGES:
+            group["images"] = value
+        else:  # sum_n_words + side "alt_text" -> sum_alt_n_words
+            kind, _, field = measure.partition("_")
+            group[f"{kind}_{SIDE_PREFIX[side] if side else ''}{field}"] = value
+    return list(groups.values())
 
 
 def _group_keys(source: str | None, model: str | None) -> list[tuple[str, str]]:
@@ -122,24 +130,20 @@ def _bin_start(words: int) -> int:
     return start if capped >= 0 else -start
 
 
-def summary_table(con: duckdb.DuckDBPyConnection, diversity: bool = True) -> pa.Table:
+def summary_table(
+    con: duckdb.DuckDBPyConnection, rollups: Sequence[Path] | None = None
+) -> pa.Table:
     """One row per (grouping, group, text side): images, mean short side, texts, mean
     words/nouns/adj-adv/preps/CLIP tokens/sentences, length-bucket counts, and the
-    distinct nouns (DN) and nouns in more than 10 texts (VN) of the group.
-
-    DN and VN need every noun of every text (the costly part: an unnest of the noun
-    lists); ``diversity=False`` leaves them null and reads integer columns only."""
-    fine = _create_fine_groups(con)
-    if not diversity:
-        return _summary(fine, None)
-    _create_noun_counts(con)
-    return _summary(fine, _noun_diversity(con))
+    distinct nouns (DN) and nouns in more than 10 texts (VN) of the group."""
+    load_rollup(con, rollups)
+    return _summary(_fine_groups(con), _noun_diversity(con))
 
 
 def _summary(
-    fine: list[FineGroup], nouns: dict[tuple[str, str, str], tuple[int, int]] | None
+    fine: list[FineGroup], nouns: dict[tuple[str, str, str], tuple[int, int]]
 ) -> pa.Table:
-    """The summary rolled up from the fine groups (``nouns`` None: DN/VN left null)."""
+    """The summary rolled up from the fine groups."""
     totals: dict[tuple[str, str], dict[str, int]] = {("all", "all"): {"images": 0}}
     buckets: dict[tuple[str, str, str, int], int] = {}
     for row in fine:
@@ -165,12 +169,9 @@ def _summary(
                 "texts": int(acc.get(f"n_{p}n_words", 0)),
             }
             out.update({_MEANS[n]: _ratio(acc, p + n) for n in COUNT_FIELDS})
-            if nouns is None:
-                out["distinct_nouns"] = out["frequent_nouns"] = None
-            else:
-                out["distinct_nouns"], out["frequent_nouns"] = nouns.get(
-                    (grouping, group, side), (0, 0)
-                )
+            out["distinct_nouns"], out["frequent_nouns"] = nouns.get(
+                (grouping, group, side), (0, 0)
+            )
             for i, (label, _, _) in enumerate(LENGTH_BUCKETS):
                 out[f"words_{label}"] = buckets.get((grouping, group, side, i), 0)
             rows.append(out)
@@ -198,64 +199,38 @@ def _summary_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
-def _create_noun_counts(con: duckdb.DuckDBPyConnection) -> None:
-    """``stats_noun_counts``: texts containing each noun, per text side, source and
-    captioner (noun lists hold each text's distinct nouns, so occurrences are texts).
-
-    Needs ``stats_fine_groups``. The unnest repeats each row's group once per noun, so
-    the group and the side travel as one small integer (gid * 2 + side), joined on
-    before the unnest; the aggregate's result (tens of thousands of rows) is named
-    from the same table, so no second scan of the captions is needed to name groups.
-    """
-    join = (f"JOIN {_GROUPS_TABLE} g ON c.source IS NOT DISTINCT FROM g.source "
-            "AND c.caption_model IS NOT DISTINCT FROM g.caption_model")
-    selects = [
-        f"SELECT g.gid * 2 + {k} AS key, unnest(c.{SIDE_PREFIX[side]}nouns) AS noun "
-        f"FROM captions c {join}"
-        for k, side in enumerate(SIDES)
-    ]
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {_NOUN_COUNTS_TABLE} AS
-        WITH counted AS (
-            SELECT key, noun, count(*) AS n FROM ({" UNION ALL ".join(selects)}) GROUP BY ALL
-        )
-        SELECT CASE key % 2 WHEN 0 THEN '{SIDES[0]}' ELSE '{SIDES[1]}' END AS text,
-               g.source, g.caption_model, noun, n
-        FROM counted JOIN {_GROUPS_TABLE} g ON counted.key // 2 = g.gid
-    """)
-
-
 def _noun_diversity(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[int, int]]:
-    """DN and VN per (grouping, group, side), from ``stats_noun_counts``."""
+    """DN and VN per (grouping, group, side), from the rollup's texts per noun."""
     rows = con.execute(f"""
         SELECT grouping, "group", text, count(*) AS dn,
                count(*) FILTER (n > {FREQUENT_NOUN_MIN_TEXTS}) AS vn
         FROM (
-            SELECT {_GROUPING_SQL} AS grouping, {_GROUP_SQL} AS "group", text, noun, sum(n) AS n
-            FROM {_NOUN_COUNTS_TABLE}
-            GROUP BY GROUPING SETS ((text, noun), (text, source, noun), (text, caption_model, noun))
+            SELECT {_GROUPING_SQL} AS grouping, {_GROUP_SQL} AS "group", text, key AS noun,
+                   sum(value) AS n
+            FROM {_ROLLUP_TABLE} WHERE measure = '{MEASURE_NOUN}'
+            GROUP BY GROUPING SETS ((text, key), (text, source, key), (text, caption_model, key))
         ) GROUP BY ALL
     """).fetchall()
     return {(g, grp, text): (dn, vn) for g, grp, text, dn, vn in rows}
 
 
-def noun_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def noun_table(
+    con: duckdb.DuckDBPyConnection, rollups: Sequence[Path] | None = None
+) -> pa.Table:
     """Every noun per text side: texts containing it, their share, and its rank."""
-    _create_fine_groups(con)
-    _create_noun_counts(con)
+    load_rollup(con, rollups)
     return _noun_table(con)
 
 
 def _noun_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    # Texts per side are the fine groups' non-null word counts: no scan of the captions.
+    # Texts per side are the non-null word counts of the rollup: no scan of the captions.
     return con.sql(f"""
         WITH totals AS (
-            SELECT '{CAPTION_SIDE}' AS text, sum(n_n_words)::BIGINT AS texts
-            FROM {_GROUPS_TABLE}
-            UNION ALL SELECT '{ALT_TEXT_SIDE}', sum(n_alt_n_words)::BIGINT FROM {_GROUPS_TABLE}
+            SELECT text, sum(value)::BIGINT AS texts
+            FROM {_ROLLUP_TABLE} WHERE measure = 'n_n_words' GROUP BY text
         ), nouns AS (
-            SELECT text, noun, sum(n)::BIGINT AS texts_with_noun
-            FROM {_NOUN_COUNTS_TABLE} GROUP BY ALL
+            SELECT text, key AS noun, sum(value)::BIGINT AS texts_with_noun
+            FROM {_ROLLUP_TABLE} WHERE measure = '{MEASURE_NOUN}' GROUP BY ALL
         )
         SELECT text, row_number() OVER (PARTITION BY text
                                         ORDER BY texts_with_noun DESC, noun) AS rank,
@@ -303,9 +278,12 @@ def length_bucket_table(summary: pa.Table) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-def length_histogram(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def length_histogram(
+    con: duckdb.DuckDBPyConnection, rollups: Sequence[Path] | None = None
+) -> pa.Table:
     """Texts per bin of ``HISTOGRAM_BIN_WORDS`` words (the last bin holds the rest)."""
-    return _histogram(_create_fine_groups(con))
+    load_rollup(con, rollups)
+    return _histogram(_fine_groups(con))
 
 
 def _histogram(fine: list[FineGroup]) -> pa.Table:
@@ -342,14 +320,16 @@ def ella_view(summary: pa.Table) -> pa.Table:
     ])
 
 
-def compute_tables(con: duckdb.DuckDBPyConnection, words: bool = True) -> dict[str, pa.Table]:
+def compute_tables(
+    con: duckdb.DuckDBPyConnection, words: bool = True, rollups: Sequence[Path] | None = None
+) -> dict[str, pa.Table]:
     """All tables, by file name stem. ``words=False`` skips the word-frequency table,
-    the one that reads the texts themselves (the others read integer and noun columns).
+    the one that reads the texts themselves. ``rollups``: the run's fresh rollup files
+    (``rollups.update_rollups``); without them the ``captions`` view is rolled up here.
 
-    One scan of the integer columns and one unnest of the noun lists feed every table
-    but the funnel (a view over all rows) and the words."""
-    fine = _create_fine_groups(con)
-    _create_noun_counts(con)
+    One rollup feeds every table but the funnel (a view over all rows) and the words."""
+    load_rollup(con, rollups)
+    fine = _fine_groups(con)
     summary = _summary(fine, _noun_diversity(con))
     tables = {
         "summary": summary,

@@ -86,13 +86,13 @@ def create_run_views(con: duckdb.DuckDBPyConnection, run_dir: Path) -> None:
     """The views over ``run_dir/manifests/*.parquet`` (plus recomputed statistics)."""
     manifest_files(run_dir)  # fails clearly when there are none
     # Globs, not file lists: a run may hold thousands of manifests.
-    base = _filled(con, str(run_dir / MANIFESTS_DIR / "*.parquet"))
+    base = read_filled(con, str(run_dir / MANIFESTS_DIR / "*.parquet"))
     if text_stats_files(run_dir):
         recomputed = str(run_dir / STATS_DIR / TEXT_STATS_DIR / "*.parquet")
         stats = ", ".join(f"s.{c}" for c in _STAT_COLUMNS)
         base = (
             f"SELECT m.* EXCLUDE ({', '.join(_STAT_COLUMNS)}), {stats} "
-            f"FROM ({base}) m LEFT JOIN ({_filled(con, recomputed)}) s USING (id)"
+            f"FROM ({base}) m LEFT JOIN ({read_filled(con, recomputed)}) s USING (id)"
         )
     _create_views(con, base)
 
@@ -101,7 +101,7 @@ def create_file_views(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> 
     """The same views over stats partials of arbitrary text files (all rows "kept")."""
     if not files:
         raise StatsInputError("no statistics files to read")
-    _create_views(con, _filled(con, files))
+    _create_views(con, read_filled(con, files))
 
 
 def _create_views(con: duckdb.DuckDBPyConnection, base: str) -> None:
@@ -140,11 +140,13 @@ def _create_views(con: duckdb.DuckDBPyConnection, base: str) -> None:
     """)
 
 
-def _filled(con: duckdb.DuckDBPyConnection, files: Sequence[Path] | str) -> str:
+def read_filled(
+    con: duckdb.DuckDBPyConnection, files: Sequence[Path] | str, filename: bool = False
+) -> str:
     """SQL reading ``files`` (a list or a glob) with every required column present
-    (NULL where absent)."""
-    paths = _sql_str(files) if isinstance(files, str) else _sql_list(files)
-    source = f"read_parquet({paths}, union_by_name = true)"
+    (NULL where absent); ``filename`` adds each row's file path as ``filename``."""
+    paths = _sql_str(files) if isinstance(files, str) else sql_list(files)
+    source = f"read_parquet({paths}, union_by_name = true{', filename = true' if filename else ''})"
     try:
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     except duckdb.Error as exc:
@@ -154,7 +156,7 @@ def _filled(con: duckdb.DuckDBPyConnection, files: Sequence[Path] | str) -> str:
     return f"SELECT *{''.join(', ' + m for m in missing)} FROM {source}"
 
 
-def _sql_list(files: Sequence[Path]) -> str:
+def sql_list(files: Sequence[Path]) -> str:
     return "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
 
 

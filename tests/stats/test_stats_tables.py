@@ -11,17 +11,24 @@ import pyarrow.parquet as pq
 import pytest
 
 from stats.definitions import LENGTH_BUCKETS
+from stats.rollups import update_rollups
 from stats.tables import compute_tables
 from stats.views import connect, create_run_views
 
 SIDES = {"caption": "", "alt_text": "alt_"}
 
 
-@pytest.fixture
-def tables(random_run: Path):
+@pytest.fixture(params=["on_the_fly", "rollup_files"])
+def tables(request: pytest.FixtureRequest, random_run: Path):
+    """The tables rolled up from the captions view, and from the run's rollup files:
+    every check below holds for both."""
     con = connect()
     create_run_views(con, random_run)
-    return compute_tables(con)
+    if request.param == "on_the_fly":
+        return compute_tables(con)
+    rollups = update_rollups(random_run).files
+    assert rollups is not None and len(rollups) == 3
+    return compute_tables(con, rollups=rollups)
 
 
 def _rows(run: Path) -> list[dict]:
