@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from curation.base import BaseSource, ShardSpec
@@ -61,9 +62,12 @@ def run_job(
     stages: list[Stage],
     argv: list[str] | None = None,
     finalizers: Sequence[Finalizer] = (),
+    on_manifest_written: Callable[[RunDir, Path], None] | None = None,
 ) -> RunSummary:
     """Run the stages over the pending shards, then the run-level ``finalizers`` (dedup,
-    funnel report, statistics) over all manifests; each returns a line to print."""
+    funnel report, statistics) over all manifests; each returns a line to print.
+    ``on_manifest_written`` is called with each shard's manifest as it is written (the
+    statistics' rollups); its failure is logged, not fatal: a finalizer redoes it."""
     run_dir = RunDir(config.run.directory)
     run_dir.prepare(config.model_dump(mode="json"), config.fingerprint())
     run_id = f"{config.run.name}-{config.fingerprint()}"
@@ -83,7 +87,8 @@ def run_job(
 
     started = time.perf_counter()
     with source.session():
-        collector = _process(config, source, stages, run_id, run_dir, pending)
+        collector = _process(config, source, stages, run_id, run_dir, pending,
+                             on_manifest_written)
     elapsed = time.perf_counter() - started
     for finalize in finalizers:
         line = finalize(run_dir)
@@ -114,6 +119,7 @@ def _process(
     run_id: str,
     run_dir: RunDir,
     pending: list[ShardSpec],
+    on_manifest_written: Callable[[RunDir, Path], None] | None = None,
 ) -> ShardCollector | None:
     if not pending:
         return None
@@ -127,6 +133,11 @@ def _process(
             f"[{done[0]}/{len(pending)}]",
             flush=True,
         )
+        if on_manifest_written:
+            try:
+                on_manifest_written(run_dir, run_dir.manifest_path(shard.shard_id))
+            except Exception:  # a cache for the report: never worth losing the run over
+                log.warning("after writing shard %s", shard.shard_id, exc_info=True)
 
     collector = ShardCollector(pending, run_dir.manifest_path, on_written=report)
     collector.flush_empty()

@@ -43,6 +43,7 @@ from paraimage.engine import (  # noqa: E402
 from paraimage.rundir import RunDirError  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
 from stats.report import write_run_report  # noqa: E402
+from stats.rollups import write_rollups  # noqa: E402
 from stats.text_stats import CaptionStats  # noqa: E402
 
 EXIT_BAD_CONFIG = 2
@@ -176,6 +177,12 @@ def run(args: argparse.Namespace) -> int:
             source,
             build_stages(config, model, image_size, extra_models),
             finalizers=build_finalizers(config),
+            # each shard's statistics are rolled up as it is written, so the report
+            # at the end reads rollups, not every row again
+            on_manifest_written=(
+                (lambda run_dir, manifest: write_rollups(run_dir.root, [manifest]))
+                if config.stats.enabled else None
+            ),
         )
     except (RunDirError, MetadataError, SA1BSourceError, ResourceShortageError) as exc:
         print(f"error: {exc}", file=sys.stderr)

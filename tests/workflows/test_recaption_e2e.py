@@ -23,6 +23,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from captioners.qa import QUALITY_FLAGS
+from stats.rollups import fresh_rollups
+from stats.tables import compute_tables
+from stats.views import connect, create_run_views
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -192,6 +195,17 @@ def test_demo_end_to_end_through_vllm(
     report = (run_dir / "stats" / "report.md").read_text()
     assert "## Dataset (ParaDiffusion Table 1 style)" in report
     assert (run_dir / "stats" / "plots" / "length_distribution.png").stat().st_size > 0
+    # each shard was rolled up as written (the one dedup rewrote, again by the report),
+    # and the report's tables from those rollups equal the tables summed from the rows
+    rollups = fresh_rollups(run_dir)
+    assert rollups is not None
+    assert len(rollups) == len(list((run_dir / "manifests").glob("*.parquet")))
+    con = connect()
+    create_run_views(con, run_dir)
+    from_rows = compute_tables(con, words=False)
+    for name in ("summary", "nouns", "length_histogram"):
+        written = pq.read_table(run_dir / "stats" / f"{name}.parquet")
+        assert written.to_pylist() == from_rows[name].to_pylist(), name
 
     assert "funnel: inputs = kept + rejected + error reconciles" in result.stdout
     assert "      12  kept" in result.stdout
