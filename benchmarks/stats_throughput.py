@@ -204,9 +204,9 @@ def bench_tables(work: Path, rows: int, runs: int) -> float:
         cold_s.append(timed(lambda: compute_tables(con, words=False)))
         # what the run report does: check the rollups are fresh, then merge them
         tables_s.append(timed(lambda: compute_tables(
-            con, words=False, rollups=update_rollups(run_dir).files)))
+            con, words=False, rollup=update_rollups(run_dir).run_rollup)))
     cold = compute_tables(con, words=False)
-    warm = compute_tables(con, words=False, rollups=update_rollups(run_dir).files)
+    warm = compute_tables(con, words=False, rollup=update_rollups(run_dir).run_rollup)
     assert all(warm[name].equals(table) for name, table in cold.items()), "paths differ"
     scan, cold_t, tables = (statistics.median(x) for x in (scan_s, cold_s, tables_s))
     print(f"{rows:,}-row manifest in {len(manifests)} shards, medians: "

@@ -41,11 +41,11 @@ def write_run_report(
     run_dir = Path(run_dir)
     manifest_files(run_dir)
     # Only manifests written or rewritten since the last report are rolled up here.
-    rollups = update_rollups(run_dir, memory_limit=memory_limit).files
+    rollup = update_rollups(run_dir, memory_limit=memory_limit).run_rollup
     con = connect(memory_limit=memory_limit)
     create_run_views(con, run_dir)
     return write_report(con, run_dir / STATS_DIR, title=_run_title(run_dir), words=words,
-                        rollups=rollups)
+                        rollup=rollup)
 
 
 def write_report(
@@ -53,12 +53,12 @@ def write_report(
     out_dir: Path,
     title: str,
     words: bool = True,
-    rollups: Sequence[Path] | None = None,
+    rollup: Path | None = None,
 ) -> Path:
     """Everything from a connection whose views are set up (views.py), reading
-    ``rollups`` (rollups.py) when given."""
+    the run ``rollup`` (rollups.py) when given."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = compute_tables(con, words=words, rollups=rollups)
+    tables = compute_tables(con, words=words, rollup=rollup)
     for name, table in tables.items():
         pq.write_table(table, out_dir / f"{name}.parquet")
     plot_dir = out_dir / PLOTS_DIR

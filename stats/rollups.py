@@ -17,14 +17,22 @@ sum_/n_<field>  NULL        sum and non-null count of ``short_edge`` (text NULL)
                             of a count statistic (``n_words`` ...) of the side
 hist            word count  texts with that many words, capped at ``WORD_CAP``
 noun            noun        texts of the side whose noun list holds the noun
+funnel          reason      rows of any status (text: the status; caption_model NULL)
 ==============  ==========  ======================================================
+
+Every measure but ``funnel`` counts kept rows only.
 
 Files: ``RUN/stats/rollups/<manifest stem>@v<version>-<size>-<mtime_ns>.parquet``. The
 name carries the manifest file's size and modification time when it was rolled up, so
 a rewritten manifest (dedup rewrites some) is seen as stale from a directory listing
 alone, without reading any file; ``update_rollups`` replaces missing and stale ones in
-one scan of just those manifests. The recaption job rolls up each shard as it writes it
-and the run report updates the rest, so a finished run's tables read rollups only.
+one scan of just those manifests, then merges all of them into one run rollup,
+``@run-<digest>.parquet`` (the digest is of the shard rollups' names, so it is fresh
+exactly when they all are), with texts per noun summed to the levels the tables
+report (all, per source, per captioner: ``noun_<level>`` measures): a few rows per
+(group, noun), whatever the number of shards, which is all the tables read. The
+recaption job rolls up each shard as it writes it and the run report updates the rest,
+so a finished run's tables never read its rows again.
 Runs whose statistics were recomputed (``stats/text_stats/``) and plain text inputs
 have no rollups: their tables roll up the ``captions`` view on the fly, with the same
 SQL, so both paths give identical tables.
@@ -32,6 +40,7 @@ SQL, so both paths give identical tables.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -45,7 +54,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from stats.definitions import COUNT_FIELDS, LENGTH_BUCKETS, SIDE_PREFIX
-from stats.views import STATS_DIR, connect, manifest_files, read_filled, text_stats_files
+from stats.views import (
+    STATS_DIR,
+    connect,
+    funnel_reasons_sql,
+    manifest_files,
+    read_filled,
+    sql_list,
+    text_stats_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +78,13 @@ WORD_CAP = max(HISTOGRAM_MAX_WORDS, *(high for _, _, high in LENGTH_BUCKETS if h
 MEASURE_IMAGES = "images"
 MEASURE_HIST = "hist"
 MEASURE_NOUN = "noun"
+MEASURE_FUNNEL = "funnel"
+# The run rollup holds texts per noun at the levels the tables report, not per
+# (source, captioner): "noun_source" rows carry the source, "noun_captioner" the
+# caption_model (NULL there is the "(none)" group), "noun_all" neither.
+NOUN_LEVELS = ("all", "source", "captioner")
+NOUN_LEVEL_MEASURES = {level: f"{MEASURE_NOUN}_{level}" for level in NOUN_LEVELS}
+RUN_ROLLUP_PREFIX = "@run-"  # no manifest stem is empty, so no shard rollup starts so
 ROLLUP_SCHEMA = pa.schema([
     pa.field("source", pa.string()),
     pa.field("caption_model", pa.string()),
@@ -76,10 +100,11 @@ _TMP_MAX_AGE_S = 3600
 
 @dataclass(frozen=True)
 class RollupUpdate:
-    """What ``update_rollups`` found: fresh rollup files for every manifest (``files``
-    is None when the run cannot have them: recomputed statistics, unwritable folder)."""
+    """What ``update_rollups`` did: the fresh run rollup (None when the run cannot have
+    one: recomputed statistics, an unwritable folder), shard rollups written, files
+    removed."""
 
-    files: tuple[Path, ...] | None
+    run_rollup: Path | None
     written: int
     removed: int
 
@@ -99,15 +124,17 @@ def _stem_of(rollup: Path) -> str:
 
 
 def rollup_sql(con: duckdb.DuckDBPyConnection, relation: str, by_file: bool) -> str:
-    """SQL that rolls up ``relation`` (kept rows with the manifest's statistic columns,
-    plus ``filename`` when ``by_file``) into ROLLUP_SCHEMA rows (plus ``filename``).
+    """SQL that rolls up ``relation`` (manifest rows of every status, plus ``filename``
+    when ``by_file``) into ROLLUP_SCHEMA rows (plus ``filename``).
 
-    Two scans: one of the integer columns (sums, counts and histograms per group, as
-    maps), one unnest of the noun lists. The unnest repeats each row's group once per
-    noun, so it carries a small integer group id, joined on before the unnest, and
-    names the groups again only after aggregating (tens of thousands of rows)."""
+    Three scans: the funnel's columns of all rows; the kept rows' integer columns
+    (sums, counts and histograms per group, as maps); an unnest of their noun lists.
+    The unnest repeats each row's group once per noun, so it carries a small integer
+    group id, joined on before the unnest, and names the groups again only after
+    aggregating (tens of thousands of rows)."""
     file_col = "filename, " if by_file else ""
     groups = f"{file_col}source, caption_model"
+    kept = f"(SELECT * FROM {relation} WHERE status = 'kept')"
     wide = [f"count(*)::BIGINT AS \"{MEASURE_IMAGES}|\"",
             "coalesce(sum(short_edge), 0)::BIGINT AS \"sum_short_edge|\"",
             "count(short_edge)::BIGINT AS \"n_short_edge|\""]
@@ -123,14 +150,14 @@ def rollup_sql(con: duckdb.DuckDBPyConnection, relation: str, by_file: bool) -> 
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE stats_rollup_groups AS
         SELECT (row_number() OVER () - 1)::INTEGER AS gid, *
-        FROM (SELECT {groups}, {", ".join(wide + hists)} FROM {relation} GROUP BY ALL)
+        FROM (SELECT {groups}, {", ".join(wide + hists)} FROM {kept} GROUP BY ALL)
     """)
     join = " AND ".join(f"c.{c} IS NOT DISTINCT FROM g.{c}"
                         for c in (["filename"] if by_file else []) + list(_GROUP_COLUMNS))
     sides = list(SIDE_PREFIX.items())
     unnests = " UNION ALL ".join(
         f"SELECT g.gid * {len(sides)} + {k} AS key, unnest(c.{p}nouns) AS noun "
-        f"FROM {relation} c JOIN stats_rollup_groups g ON {join}"
+        f"FROM {kept} c JOIN stats_rollup_groups g ON {join}"
         for k, (_, p) in enumerate(sides)
     )
     side_case = " ".join(f"WHEN {k} THEN '{side}'" for k, (side, _) in enumerate(sides))
@@ -156,11 +183,32 @@ def rollup_sql(con: duckdb.DuckDBPyConnection, relation: str, by_file: bool) -> 
                CASE nouns.key % {len(sides)} {side_case} END AS text,
                '{MEASURE_NOUN}' AS measure, noun AS key, value
         FROM nouns JOIN stats_rollup_groups g ON nouns.key // {len(sides)} = g.gid
+        UNION ALL
+        SELECT {file_col}source, NULL AS caption_model, status AS text,
+               '{MEASURE_FUNNEL}' AS measure, reason AS key, count(*)::BIGINT AS value
+        FROM ({funnel_reasons_sql(relation, columns=file_col + "source")}) GROUP BY ALL
     """
 
 
-def rollup_relation(con: duckdb.DuckDBPyConnection, relation: str = "captions") -> pa.Table:
-    """Rolls up ``relation`` (default: the ``captions`` view) in memory: the on-the-fly
+def run_level_sql(fine: str) -> str:
+    """SQL turning rollup rows (``fine``: a relation of ROLLUP_SCHEMA rows, one or many
+    per group) into the run rollup: every measure summed per group, and the noun rows
+    summed to the NOUN_LEVELS instead of kept per (source, captioner)."""
+    level = ("CASE GROUPING(source, caption_model) WHEN 3 THEN 'all' WHEN 1 THEN 'source' "
+             "ELSE 'captioner' END")
+    return f"""
+        SELECT source, caption_model, text, measure, key, sum(value)::BIGINT AS value
+        FROM {fine} WHERE measure <> '{MEASURE_NOUN}' GROUP BY ALL
+        UNION ALL
+        SELECT source, caption_model, text, '{MEASURE_NOUN}_' || {level} AS measure, key,
+               sum(value)::BIGINT AS value
+        FROM {fine} WHERE measure = '{MEASURE_NOUN}'
+        GROUP BY GROUPING SETS ((text, key), (text, source, key), (text, caption_model, key))
+    """
+
+
+def rollup_relation(con: duckdb.DuckDBPyConnection, relation: str = "manifest") -> pa.Table:
+    """Rolls up ``relation`` (default: the ``manifest`` view) in memory: the on-the-fly
     path for inputs without rollup files."""
     return con.sql(rollup_sql(con, relation, by_file=False)).to_arrow_table().cast(ROLLUP_SCHEMA)
 
@@ -173,11 +221,37 @@ def update_rollups(
     run_dir = Path(run_dir)
     every = manifest_files(run_dir)
     if text_stats_files(run_dir) or not _writable(rollup_dir(run_dir)):
-        return RollupUpdate(files=None, written=0, removed=0)
+        return RollupUpdate(run_rollup=None, written=0, removed=0)
     written = write_rollups(run_dir, every, threads=threads, memory_limit=memory_limit)
     out_dir = rollup_dir(run_dir)
     removed = _remove_stale(out_dir, {m.stem: rollup_name(m) for m in every})
-    return RollupUpdate(files=fresh_rollups(run_dir), written=written, removed=removed)
+    shards = fresh_rollups(run_dir)
+    if shards is None:  # a manifest was rewritten meanwhile: the next report catches up
+        return RollupUpdate(run_rollup=None, written=written, removed=removed)
+    return RollupUpdate(run_rollup=_run_rollup(out_dir, shards), written=written,
+                        removed=removed)
+
+
+def _run_rollup(out_dir: Path, shards: Sequence[Path]) -> Path:
+    """The shard rollups merged into the run rollup (written if missing; older ones
+    removed)."""
+    digest = hashlib.sha256(
+        "\n".join(sorted(p.name for p in shards)).encode("utf-8")
+    ).hexdigest()[:16]
+    path = out_dir / f"{RUN_ROLLUP_PREFIX}{digest}.parquet"
+    if not path.exists():
+        con = connect()
+        try:
+            merged = con.sql(
+                run_level_sql(f"read_parquet({sql_list(shards)})")
+            ).to_arrow_table().cast(ROLLUP_SCHEMA)
+        finally:
+            con.close()
+        _write_atomic(merged, path)
+    for old in out_dir.glob(f"{RUN_ROLLUP_PREFIX}*.parquet"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
 
 
 def write_rollups(
@@ -198,8 +272,8 @@ def write_rollups(
         return 0
     con = connect(threads=threads, memory_limit=memory_limit)
     try:
-        con.execute("CREATE OR REPLACE TEMP VIEW stats_rollup_input AS SELECT * FROM "
-                    f"({read_filled(con, missing, filename=True)}) WHERE status = 'kept'")
+        con.execute("CREATE OR REPLACE TEMP VIEW stats_rollup_input AS "
+                    f"{read_filled(con, missing, filename=True)}")
         rows = con.sql(rollup_sql(con, "stats_rollup_input", by_file=True)).to_arrow_table()
     finally:
         con.close()
@@ -220,7 +294,7 @@ def _writable(out_dir: Path) -> bool:
 
 
 def fresh_rollups(run_dir: Path) -> tuple[Path, ...] | None:
-    """The rollup files of every manifest when all are fresh, else None (no writes)."""
+    """The shard rollup files of every manifest when all are fresh, else None."""
     if text_stats_files(run_dir):
         return None
     out_dir = rollup_dir(run_dir)
@@ -261,6 +335,8 @@ def _remove_stale(out_dir: Path, fresh: dict[str, str]) -> int:
     leftovers of interrupted writes (old ones only: another process may be writing)."""
     removed = 0
     for path in out_dir.iterdir():
+        if path.name.startswith(RUN_ROLLUP_PREFIX) and not path.name.endswith(_TMP_SUFFIX):
+            continue  # _run_rollup keeps the fresh one and removes the others
         if path.name.endswith(_TMP_SUFFIX):
             stale = time.time() - path.stat().st_mtime > _TMP_MAX_AGE_S
         else:

@@ -1,12 +1,12 @@
 """Dataset tables with DuckDB over the ``captions`` view (kept rows; see views.py).
 
-Every table but the funnel (a view over all rows) and the word table (which reads the
-texts) is a sum over kept rows, so all of them come from one rollup (rollups.py):
-images, sums and counts of each statistic, capped word-count histograms and texts per
-noun, per (source, captioner) and text side. A run's rollups are written per manifest
-and merged here, a few thousand rows per shard; inputs without them (plain text files,
-recomputed statistics) are rolled up on the fly by the same SQL, in two scans of the
-``captions`` view (the integer columns, then an unnest of the noun lists).
+Every table but the word table (which reads the texts) is a sum over rows, so all of
+them come from one rollup (rollups.py): images, sums and counts of each statistic,
+capped word-count histograms and texts per noun, per (source, captioner) and text side
+(kept rows), and rows per (source, status, reason) for the funnel. A run's rollups are
+written per manifest and merged into one file, a few rows per (group, noun); inputs
+without them (plain text files, recomputed statistics) are rolled up on the fly by the
+same SQL, in three scans of the ``manifest`` view.
 
 Results are small (one row per group, per noun or per bucket) and come back as Arrow
 tables. Groupings: ``all`` (the whole dataset), ``source`` and ``captioner``
@@ -17,12 +17,14 @@ side.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from stats.definitions import (
     ALT_TEXT_SIDE,
@@ -34,12 +36,14 @@ from stats.definitions import (
 )
 from stats.rollups import (
     HISTOGRAM_MAX_WORDS,
+    MEASURE_FUNNEL,
     MEASURE_HIST,
     MEASURE_IMAGES,
-    MEASURE_NOUN,
+    NOUN_LEVEL_MEASURES,
+    ROLLUP_SCHEMA,
     rollup_sql,
+    run_level_sql,
 )
-from stats.views import sql_list
 
 GROUPINGS = ("all", "source", "captioner")
 NONE_GROUP = "(none)"
@@ -54,52 +58,41 @@ SIDES = (CAPTION_SIDE, ALT_TEXT_SIDE)
 _SPACE = r"[\s\p{Z}]+"
 _EDGE_PUNCT = r"^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$"
 _MEANS = {name: f"mean_{name[2:]}" for name in COUNT_FIELDS}  # n_words -> mean_words
-# GROUPING(source, caption_model): 3 = grand total, 1 = by source, 2 = by captioner.
-_GROUPING_SQL = """CASE GROUPING(source, caption_model)
-        WHEN 3 THEN 'all' WHEN 1 THEN 'source' ELSE 'captioner' END"""
-_GROUP_SQL = """CASE GROUPING(source, caption_model)
-        WHEN 3 THEN 'all' WHEN 1 THEN coalesce(source, '(none)')
-        ELSE coalesce(caption_model, '(none)') END"""
-# The merged rollup a tables call leaves on its connection (recreated each call).
-_ROLLUP_TABLE = "stats_rollup"
 
 FineGroup = dict[str, Any]
 
 
-def load_rollup(con: duckdb.DuckDBPyConnection, rollups: Sequence[Path] | None = None) -> None:
-    """``stats_rollup``: the rollup of the kept rows, summed over ``rollups`` (a run's
-    fresh rollup files, rollups.py) or, without them, computed from ``captions``."""
-    if rollups is None:
-        body = rollup_sql(con, "captions", by_file=False)
-    elif rollups:
-        body = f"SELECT * FROM read_parquet({sql_list(rollups)})"
-    else:
-        body = "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS caption_model, " \
-               "NULL::VARCHAR AS text, NULL::VARCHAR AS measure, NULL::VARCHAR AS key, " \
-               "NULL::BIGINT AS value LIMIT 0"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {_ROLLUP_TABLE} AS
-        SELECT source, caption_model, text, measure, key, sum(value)::BIGINT AS value
-        FROM ({body}) GROUP BY ALL
-    """)
+def load_rollup(con: duckdb.DuckDBPyConnection, rollup: Path | None = None) -> pa.Table:
+    """The run rollup (rollups.py): read from ``rollup`` (a run's fresh
+    ``@run-*.parquet``) or, without it, computed from the ``manifest`` view. It is
+    small (a few rows per group and noun), so the tables are derived from it in Arrow:
+    a DuckDB query per table would cost more in fixed overhead than the work itself."""
+    if rollup is not None:
+        return pq.read_table(rollup, schema=ROLLUP_SCHEMA)
+    sql = run_level_sql(f"({rollup_sql(con, 'manifest', by_file=False)})")
+    return con.sql(sql).to_arrow_table().cast(ROLLUP_SCHEMA)
 
 
-def _fine_groups(con: duckdb.DuckDBPyConnection) -> list[FineGroup]:
+def _rows_of(rollup: pa.Table, *measures: str, exclude: bool = False) -> pa.Table:
+    mask = pc.is_in(rollup.column("measure"), value_set=pa.array(measures, pa.string()))
+    return rollup.filter(pc.invert(mask) if exclude else mask)
+
+
+def _fine_groups(rollup: pa.Table) -> list[FineGroup]:
     """Per (source, caption_model): images, ``sum_``/``n_`` of short_edge and of every
     statistic (with the side's column prefix: ``sum_alt_n_words``) and ``hist_<side>``:
     {capped word count: texts}. Everything but the nouns: a few hundred rows."""
-    rows = con.execute(
-        f"SELECT source, caption_model, text, measure, key, value FROM {_ROLLUP_TABLE} "
-        f"WHERE measure <> '{MEASURE_NOUN}'"
-    ).fetchall()
+    rows = _rows_of(rollup, MEASURE_FUNNEL, *NOUN_LEVEL_MEASURES.values(), exclude=True)
     groups: dict[tuple[str | None, str | None], FineGroup] = {}
-    for source, model, side, measure, key, value in rows:
+    for row in rows.to_pylist():
+        source, model, side = row["source"], row["caption_model"], row["text"]
         group = groups.setdefault((source, model), {
             "source": source, "caption_model": model,
             **{f"hist_{s}": {} for s in SIDES},
         })
+        measure, value = row["measure"], row["value"]
         if measure == MEASURE_HIST:
-            group[f"hist_{side}"][int(key)] = value
+            group[f"hist_{side}"][int(row["key"])] = value
         elif measure == MEASURE_IMAGES:
             group["images"] = value
         else:  # sum_n_words + side "alt_text" -> sum_alt_n_words
@@ -131,13 +124,13 @@ def _bin_start(words: int) -> int:
 
 
 def summary_table(
-    con: duckdb.DuckDBPyConnection, rollups: Sequence[Path] | None = None
+    con: duckdb.DuckDBPyConnection, rollup: Path | None = None
 ) -> pa.Table:
     """One row per (grouping, group, text side): images, mean short side, texts, mean
     words/nouns/adj-adv/preps/CLIP tokens/sentences, length-bucket counts, and the
     distinct nouns (DN) and nouns in more than 10 texts (VN) of the group."""
-    load_rollup(con, rollups)
-    return _summary(_fine_groups(con), _noun_diversity(con))
+    rolled = load_rollup(con, rollup)
+    return _summary(_fine_groups(rolled), _noun_diversity(rolled))
 
 
 def _summary(
@@ -199,45 +192,52 @@ def _summary_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
-def _noun_diversity(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[int, int]]:
+def _noun_diversity(rollup: pa.Table) -> dict[tuple[str, str, str], tuple[int, int]]:
     """DN and VN per (grouping, group, side), from the rollup's texts per noun."""
-    rows = con.execute(f"""
-        SELECT grouping, "group", text, count(*) AS dn,
-               count(*) FILTER (n > {FREQUENT_NOUN_MIN_TEXTS}) AS vn
-        FROM (
-            SELECT {_GROUPING_SQL} AS grouping, {_GROUP_SQL} AS "group", text, key AS noun,
-                   sum(value) AS n
-            FROM {_ROLLUP_TABLE} WHERE measure = '{MEASURE_NOUN}'
-            GROUP BY GROUPING SETS ((text, key), (text, source, key), (text, caption_model, key))
-        ) GROUP BY ALL
-    """).fetchall()
-    return {(g, grp, text): (dn, vn) for g, grp, text, dn, vn in rows}
+    by_measure = {measure: level for level, measure in NOUN_LEVEL_MEASURES.items()}
+    nouns = _rows_of(rollup, *by_measure)
+    frequent = pc.cast(pc.greater(nouns.column("value"), FREQUENT_NOUN_MIN_TEXTS), pa.int64())
+    counted = nouns.append_column("frequent", frequent).group_by(
+        ["measure", "source", "caption_model", "text"]
+    ).aggregate([("key", "count"), ("frequent", "sum")])
+    out = {}
+    for row in counted.to_pylist():
+        level = by_measure[row["measure"]]
+        group = {"all": "all", "source": row["source"] or NONE_GROUP,
+                 "captioner": row["caption_model"] or NONE_GROUP}[level]
+        out[(level, group, row["text"])] = (row["key_count"], row["frequent_sum"])
+    return out
 
 
 def noun_table(
-    con: duckdb.DuckDBPyConnection, rollups: Sequence[Path] | None = None
+    con: duckdb.DuckDBPyConnection, rollup: Path | None = None
 ) -> pa.Table:
     """Every noun per text side: texts containing it, their share, and its rank."""
-    load_rollup(con, rollups)
-    return _noun_table(con)
+    rolled = load_rollup(con, rollup)
+    return _noun_table(rolled, _fine_groups(rolled))
 
 
-def _noun_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    # Texts per side are the non-null word counts of the rollup: no scan of the captions.
-    return con.sql(f"""
-        WITH totals AS (
-            SELECT text, sum(value)::BIGINT AS texts
-            FROM {_ROLLUP_TABLE} WHERE measure = 'n_n_words' GROUP BY text
-        ), nouns AS (
-            SELECT text, key AS noun, sum(value)::BIGINT AS texts_with_noun
-            FROM {_ROLLUP_TABLE} WHERE measure = '{MEASURE_NOUN}' GROUP BY ALL
-        )
-        SELECT text, row_number() OVER (PARTITION BY text
-                                        ORDER BY texts_with_noun DESC, noun) AS rank,
-               noun, texts_with_noun, texts_with_noun / totals.texts AS share
-        FROM nouns JOIN totals USING (text)
-        ORDER BY text, rank
-    """).to_arrow_table()
+def _noun_table(rollup: pa.Table, fine: list[FineGroup]) -> pa.Table:
+    """Ranked by texts (descending), then noun; share of the side's texts."""
+    # Texts per side are the non-null word counts of the groups: no scan of the captions.
+    texts = {side: sum(g.get(f"n_{p}n_words", 0) for g in fine) for side, p in SIDE_PREFIX.items()}
+    nouns = _rows_of(rollup, NOUN_LEVEL_MEASURES["all"]).sort_by(
+        [("text", "ascending"), ("value", "descending"), ("key", "ascending")]
+    )
+    side = nouns.column("text").to_numpy(zero_copy_only=False)
+    counts = nouns.column("value").to_numpy()
+    # rank restarts at 1 where the side changes (rows are sorted by side first)
+    position = np.arange(len(side), dtype=np.int64)
+    first = np.r_[True, side[1:] != side[:-1]] if len(side) else np.zeros(0, bool)
+    rank = position - np.maximum.accumulate(np.where(first, position, 0)) + 1
+    totals = np.array([texts.get(s, 0) for s in side], dtype=np.float64)
+    return pa.table({
+        "text": nouns.column("text"),
+        "rank": pa.array(rank, pa.int64()),
+        "noun": nouns.column("key"),
+        "texts_with_noun": nouns.column("value"),
+        "share": pa.array(counts / totals if len(side) else np.zeros(0), pa.float64()),
+    })
 
 
 def word_table(con: duckdb.DuckDBPyConnection, limit: int = MAX_WORDS_PER_SIDE) -> pa.Table:
@@ -279,11 +279,10 @@ def length_bucket_table(summary: pa.Table) -> pa.Table:
 
 
 def length_histogram(
-    con: duckdb.DuckDBPyConnection, rollups: Sequence[Path] | None = None
+    con: duckdb.DuckDBPyConnection, rollup: Path | None = None
 ) -> pa.Table:
     """Texts per bin of ``HISTOGRAM_BIN_WORDS`` words (the last bin holds the rest)."""
-    load_rollup(con, rollups)
-    return _histogram(_fine_groups(con))
+    return _histogram(_fine_groups(load_rollup(con, rollup)))
 
 
 def _histogram(fine: list[FineGroup]) -> pa.Table:
@@ -301,8 +300,31 @@ def _histogram(fine: list[FineGroup]) -> pa.Table:
     })
 
 
-def funnel_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    return con.sql("SELECT * FROM funnel").to_arrow_table()
+def funnel_table(
+    con: duckdb.DuckDBPyConnection, rollup: Path | None = None
+) -> pa.Table:
+    """The ``funnel`` view's rows (views.py), from the rollup."""
+    return _funnel_table(load_rollup(con, rollup))
+
+
+def _funnel_table(rollup: pa.Table) -> pa.Table:
+    rows = _rows_of(rollup, MEASURE_FUNNEL).sort_by(
+        # the view's ORDER BY source, status, n DESC, reason (NULLs last, as DuckDB)
+        [("source", "ascending"), ("text", "ascending"), ("value", "descending"),
+         ("key", "ascending")]
+    ).to_pylist()
+    per_source: dict[str | None, int] = {}
+    for row in rows:
+        per_source[row["source"]] = per_source.get(row["source"], 0) + row["value"]
+    return pa.table({
+        "source": pa.array([r["source"] for r in rows], pa.string()),
+        "status": pa.array([r["text"] for r in rows], pa.string()),
+        "reason": pa.array([r["key"] for r in rows], pa.string()),
+        "n": pa.array([r["value"] for r in rows], pa.int64()),
+        "share_of_source": pa.array(
+            [r["value"] / per_source[r["source"]] for r in rows], pa.float64()
+        ),
+    })
 
 
 def table1_view(summary: pa.Table) -> pa.Table:
@@ -321,24 +343,24 @@ def ella_view(summary: pa.Table) -> pa.Table:
 
 
 def compute_tables(
-    con: duckdb.DuckDBPyConnection, words: bool = True, rollups: Sequence[Path] | None = None
+    con: duckdb.DuckDBPyConnection, words: bool = True, rollup: Path | None = None
 ) -> dict[str, pa.Table]:
     """All tables, by file name stem. ``words=False`` skips the word-frequency table,
-    the one that reads the texts themselves. ``rollups``: the run's fresh rollup files
-    (``rollups.update_rollups``); without them the ``captions`` view is rolled up here.
+    the one that reads the texts themselves. ``rollup``: the run's fresh run rollup
+    (``rollups.update_rollups``); without it the ``manifest`` view is rolled up here.
 
-    One rollup feeds every table but the funnel (a view over all rows) and the words."""
-    load_rollup(con, rollups)
-    fine = _fine_groups(con)
-    summary = _summary(fine, _noun_diversity(con))
+    One rollup feeds every table but the words."""
+    rolled = load_rollup(con, rollup)
+    fine = _fine_groups(rolled)
+    summary = _summary(fine, _noun_diversity(rolled))
     tables = {
         "summary": summary,
         "table1": table1_view(summary),
         "ella": ella_view(summary),
         "length_buckets": length_bucket_table(summary),
         "length_histogram": _histogram(fine),
-        "nouns": _noun_table(con),
-        "funnel": funnel_table(con),
+        "nouns": _noun_table(rolled, fine),
+        "funnel": _funnel_table(rolled),
     }
     if words:
         tables["words"] = word_table(con)

@@ -66,7 +66,7 @@ def connect(
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
-        con.execute(f"SET memory_limit = {_sql_str(memory_limit)}")
+        con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
     con.execute("SET preserve_insertion_order = false")  # lets scans stream out of order
     return con
 
@@ -104,6 +104,20 @@ def create_file_views(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> 
     _create_views(con, read_filled(con, files))
 
 
+def funnel_reasons_sql(relation: str, columns: str = "source") -> str:
+    """``columns``, status and the funnel's reason of every row of ``relation``: the
+    reject reason, or an error's first line (capped); NULL for kept rows."""
+    return f"""
+        SELECT {columns}, status,
+               CASE status
+                   WHEN 'rejected' THEN coalesce(reject_reason, '(none)')
+                   WHEN 'error' THEN left(split_part(coalesce(error, '(none)'), chr(10), 1),
+                                          {_ERROR_REASON_CHARS})
+               END AS reason
+        FROM {relation}
+    """
+
+
 def _create_views(con: duckdb.DuckDBPyConnection, base: str) -> None:
     con.execute(f"CREATE OR REPLACE VIEW manifest AS {base}")
     con.execute("CREATE OR REPLACE VIEW captions AS SELECT * FROM manifest WHERE status = 'kept'")
@@ -113,18 +127,10 @@ def _create_views(con: duckdb.DuckDBPyConnection, base: str) -> None:
     con.execute("CREATE OR REPLACE VIEW errors AS SELECT * FROM manifest WHERE status = 'error'")
     con.execute(f"""
         CREATE OR REPLACE VIEW funnel AS
-        WITH reasons AS (
-            SELECT source, status,
-                   CASE status
-                       WHEN 'rejected' THEN coalesce(reject_reason, '(none)')
-                       WHEN 'error' THEN left(split_part(coalesce(error, '(none)'), chr(10), 1),
-                                              {_ERROR_REASON_CHARS})
-                   END AS reason
-            FROM manifest
-        )
         SELECT source, status, reason, count(*) AS n,
                count(*) / sum(count(*)) OVER (PARTITION BY source) AS share_of_source
-        FROM reasons GROUP BY source, status, reason ORDER BY source, status, n DESC
+        FROM ({funnel_reasons_sql("manifest")}) GROUP BY source, status, reason
+        ORDER BY source, status, n DESC, reason
     """)
     con.execute("""
         CREATE OR REPLACE VIEW nouns AS
@@ -145,7 +151,7 @@ def read_filled(
 ) -> str:
     """SQL reading ``files`` (a list or a glob) with every required column present
     (NULL where absent); ``filename`` adds each row's file path as ``filename``."""
-    paths = _sql_str(files) if isinstance(files, str) else sql_list(files)
+    paths = sql_str(files) if isinstance(files, str) else sql_list(files)
     source = f"read_parquet({paths}, union_by_name = true{', filename = true' if filename else ''})"
     try:
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
@@ -157,8 +163,8 @@ def read_filled(
 
 
 def sql_list(files: Sequence[Path]) -> str:
-    return "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    return "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
 
 
-def _sql_str(value: str) -> str:
+def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"

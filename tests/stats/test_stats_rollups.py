@@ -11,6 +11,7 @@ from stats_helpers import make_run, manifest_row
 from paraimage.manifest import to_table
 from stats.report import write_run_report
 from stats.rollups import (
+    RUN_ROLLUP_PREFIX,
     WORD_CAP,
     fresh_rollups,
     rollup_dir,
@@ -38,10 +39,26 @@ def test_rollup_rows_are_exact(tmp_path: Path) -> None:
     run = _two_row_run(tmp_path)
     update = update_rollups(run)
     assert update.written == 1 and update.removed == 0
-    (path,) = update.files
+    (path,) = fresh_rollups(run)
     rows = {(r["text"], r["measure"], r["key"]): r["value"]
             for r in pq.read_table(path).to_pylist()}
     assert {r["source"] for r in pq.read_table(path).to_pylist()} == {"laion"}
+    # the run rollup of one shard: the same rows, nouns summed to the reported levels
+    merged = update.run_rollup
+    assert merged.name.startswith(RUN_ROLLUP_PREFIX)
+    run_rows = {(r["source"], r["caption_model"], r["text"], r["measure"], r["key"]): r["value"]
+                for r in pq.read_table(merged).to_pylist()}
+    shard_rows = {(r["source"], r["caption_model"], r["text"], r["measure"], r["key"]): r["value"]
+                  for r in pq.read_table(path).to_pylist()}
+    assert {k: v for k, v in run_rows.items() if not k[3].startswith("noun_")} == {
+        k: v for k, v in shard_rows.items() if k[3] != "noun"}
+    nouns = {k: v for k, v in shard_rows.items() if k[3] == "noun"}
+    assert {k: v for k, v in run_rows.items() if k[3] == "noun_all"} == {
+        (None, None, t, "noun_all", n): v for (_, _, t, _, n), v in nouns.items()}
+    assert {k: v for k, v in run_rows.items() if k[3] == "noun_source"} == {
+        ("laion", None, t, "noun_source", n): v for (_, _, t, _, n), v in nouns.items()}
+    assert {k: v for k, v in run_rows.items() if k[3] == "noun_captioner"} == {
+        (None, "m1", t, "noun_captioner", n): v for (_, _, t, _, n), v in nouns.items()}
     # kept rows only: the rejected row's 99 words and "cat" are not counted
     assert rows[(None, "images", None)] == 2
     assert rows[(None, "sum_short_edge", None)] == 600
@@ -57,14 +74,18 @@ def test_rollup_rows_are_exact(tmp_path: Path) -> None:
     assert rows[("caption", "noun", "dog")] == 2 and rows[("caption", "noun", "sky")] == 1
     assert rows[("alt_text", "noun", "dog")] == 1
     assert ("caption", "noun", "cat") not in rows
-    assert len(rows) == 3 + 2 * 12 + 3 + 3  # sums/counts, hist entries, nouns
+    # the funnel counts every row, the rejected one too
+    assert rows[("kept", "funnel", None)] == 2 and rows[("rejected", "funnel", "x")] == 1
+    assert len(rows) == 3 + 2 * 12 + 3 + 3 + 2  # sums/counts, hist, nouns, funnel
 
 
 def test_a_rewritten_manifest_is_rolled_up_again(random_run: Path) -> None:
     first = update_rollups(random_run)
-    assert first.written == 3 and fresh_rollups(random_run) == first.files
+    shards = fresh_rollups(random_run)
+    assert first.written == 3 and len(shards) == 3
     again = update_rollups(random_run)
-    assert (again.written, again.removed, again.files) == (0, 0, first.files)
+    assert (again.written, again.removed, again.run_rollup) == (0, 0, first.run_rollup)
+    assert first.run_rollup.stat().st_mtime_ns == again.run_rollup.stat().st_mtime_ns
 
     manifest = random_run / "manifests" / "laion-00001.parquet"
     table = pq.read_table(manifest).to_pylist()
@@ -79,13 +100,16 @@ def test_a_rewritten_manifest_is_rolled_up_again(random_run: Path) -> None:
     create_run_views(con, random_run)
     update = update_rollups(random_run)
     assert (update.written, update.removed) == (1, 1)
+    assert update.run_rollup != first.run_rollup  # a new run rollup, the old one removed
     assert sorted(p.name for p in rollup_dir(random_run).iterdir()) == sorted(
-        p.name for p in update.files
+        p.name for p in (*fresh_rollups(random_run), update.run_rollup)
     )
-    from_files = compute_tables(con, words=False, rollups=update.files)
+    from_files = compute_tables(con, words=False, rollup=update.run_rollup)
     scanned = compute_tables(con, words=False)
     for name, table in scanned.items():
         assert from_files[name].equals(table), name
+    view = con.sql("SELECT * FROM funnel").to_arrow_table()
+    assert from_files["funnel"].to_pylist() == view.to_pylist()
     overall = [r for r in from_files["summary"].to_pylist()
                if r["grouping"] == "all" and r["text"] == "caption"][0]
     kept_rows = sum(
@@ -101,7 +125,12 @@ def test_a_removed_manifest_loses_its_rollup(random_run: Path) -> None:
     (random_run / "manifests" / "sa1b-00000.parquet").unlink()
     update = update_rollups(random_run)
     assert (update.written, update.removed) == (0, 1)
-    assert sorted(p.name.split("@")[0] for p in update.files) == ["laion-00000", "laion-00001"]
+    assert sorted(p.name.split("@")[0] for p in fresh_rollups(random_run)) == [
+        "laion-00000", "laion-00001"]
+    con = connect()
+    create_run_views(con, random_run)
+    funnel = compute_tables(con, words=False, rollup=update.run_rollup)["funnel"]
+    assert set(funnel.column("source").to_pylist()) == {"laion"}
 
 
 def test_interrupted_write_leftovers_and_empty_shards(tmp_path: Path) -> None:
@@ -116,11 +145,13 @@ def test_interrupted_write_leftovers_and_empty_shards(tmp_path: Path) -> None:
     os.utime(old_tmp, (0, 0))
     update = update_rollups(run)
     assert update.written == 2 and update.removed == 1 and not old_tmp.exists()
-    empty = [p for p in update.files if p.name.startswith("s-0@")][0]
-    assert pq.read_table(empty).num_rows == 0  # a shard without kept rows
+    empty = [p for p in fresh_rollups(run) if p.name.startswith("s-0@")][0]
+    # a shard without kept rows: its funnel only
+    assert [(r["text"], r["measure"], r["key"], r["value"])
+            for r in pq.read_table(empty).to_pylist()] == [("rejected", "funnel", "x", 1)]
     con = connect()
     create_run_views(con, run)
-    summary = compute_tables(con, words=False, rollups=update.files)["summary"].to_pylist()
+    summary = compute_tables(con, words=False, rollup=update.run_rollup)["summary"].to_pylist()
     overall = [r for r in summary if r["grouping"] == "all" and r["text"] == "caption"][0]
     assert (overall["images"], overall["mean_words"], overall["distinct_nouns"]) == (1, 5.0, 1)
 
@@ -129,7 +160,7 @@ def test_recomputed_statistics_have_no_rollups(random_run: Path) -> None:
     (random_run / STATS_DIR / TEXT_STATS_DIR).mkdir(parents=True)
     pq.write_table(pq.read_table(random_run / "manifests" / "sa1b-00000.parquet"),
                    random_run / STATS_DIR / TEXT_STATS_DIR / "part-0.parquet")
-    assert update_rollups(random_run).files is None
+    assert update_rollups(random_run).run_rollup is None
     assert fresh_rollups(random_run) is None
     assert not rollup_dir(random_run).exists()
 
@@ -137,7 +168,7 @@ def test_recomputed_statistics_have_no_rollups(random_run: Path) -> None:
 def test_the_run_report_writes_rollups_once(random_run: Path) -> None:
     write_run_report(random_run, words=False)
     names = sorted(p.name for p in rollup_dir(random_run).iterdir())
-    assert len(names) == 3
+    assert len(names) == 4  # 3 shards and the run
     mtimes = [p.stat().st_mtime_ns for p in sorted(rollup_dir(random_run).iterdir())]
     write_run_report(random_run, words=False)
     assert [p.stat().st_mtime_ns for p in sorted(rollup_dir(random_run).iterdir())] == mtimes
@@ -145,4 +176,4 @@ def test_the_run_report_writes_rollups_once(random_run: Path) -> None:
 
 def test_an_unwritable_run_rolls_up_on_the_fly(random_run: Path) -> None:
     (random_run / STATS_DIR).write_text("a file where the stats folder would be")
-    assert update_rollups(random_run).files is None  # no error: tables scan instead
+    assert update_rollups(random_run).run_rollup is None  # no error: tables scan instead

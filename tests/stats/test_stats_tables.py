@@ -26,9 +26,9 @@ def tables(request: pytest.FixtureRequest, random_run: Path):
     create_run_views(con, random_run)
     if request.param == "on_the_fly":
         return compute_tables(con)
-    rollups = update_rollups(random_run).files
-    assert rollups is not None and len(rollups) == 3
-    return compute_tables(con, rollups=rollups)
+    rollup = update_rollups(random_run).run_rollup
+    assert rollup is not None
+    return compute_tables(con, rollup=rollup)
 
 
 def _rows(run: Path) -> list[dict]:
