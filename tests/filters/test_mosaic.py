@@ -7,8 +7,9 @@ from PIL import Image
 from pydantic import ValidationError
 from scipy import ndimage
 
+from filters import mosaic
 from filters.mosaic import MosaicFilter, MosaicFilterConfig, detect_mosaic
-from filters.mosaic_eval import _pixelate
+from filters.mosaic_eval import _face_box, _pixelate
 
 
 def pixelated(name: str, box: tuple[int, int, int, int], block: int, centre: bool,
@@ -122,3 +123,47 @@ def test_config_is_validated() -> None:
         MosaicFilterConfig(max_period=40)
     with pytest.raises(ValidationError, match="extra"):
         MosaicFilterConfig(tile_size=64)
+
+
+@pytest.mark.parametrize("period", [8, 24])
+def test_grid_contrast_is_exact_when_the_lines_dominate(period: int) -> None:
+    # Lines of 40 grey levels over 0.3 elsewhere: the soft maximum off the grid is a sum
+    # of ~1e-27 terms, which "total minus grid lines" cancelled to 0 in float32.
+    cfg = MosaicFilterConfig()
+    profile = np.full((1, cfg.tile), 0.3, np.float32)
+    profile[0, period - 1 :: period] = 40.0
+    best = mosaic._best_grid(profile, cfg)
+    assert best["period"][0] == period and best["phase"][0] == period - 1
+    expected = np.log((40.0 + mosaic._LOG_EPS) / (0.3 + mosaic._LOG_EPS))
+    assert best["contrast"][0] == pytest.approx(expected, abs=1e-3)
+    assert best["interior"][0] == pytest.approx(0.3, abs=1e-5)
+
+
+def test_row_profiles_of_gated_tiles_match_the_full_plane() -> None:
+    luma = np.asarray(photo("astronaut").convert("L"))
+    rows, cols = np.array([0, 3, 7]), np.array([2, 0, 9])
+    got = mosaic._row_profiles_at(luma, rows, cols, 64, 32)
+    dy = np.abs(np.diff(luma.astype(np.int16), axis=0))
+    for k, (i, j) in enumerate(zip(rows, cols, strict=True)):
+        want = dy[i * 32 : i * 32 + 64, j * 32 : j * 32 + 64].mean(1)
+        np.testing.assert_allclose(got[k], want, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("name", "box", "sigma"), [
+    ("coffee", (150, 380, 290, 520), 6),
+    ("chelsea", (80, 120, 200, 250), 12),
+])
+def test_more_blurred_boxes_are_rejected(name: str, box: tuple, sigma: float) -> None:
+    result = detect_mosaic(blurred(name, box, sigma))
+    assert result.kind == "blur" and result.score >= 1.0
+
+
+def test_face_boxes_keep_to_their_documented_size() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        h, w = (int(v) for v in rng.integers(400, 1400, 2))
+        y0, x0, y1, x1 = _face_box(rng, h, w)
+        bh, bw = y1 - y0, x1 - x0
+        assert 0.74 <= bh / bw <= 1.34 and min(bh, bw) >= 0.85 * 112
+        assert bh * bw <= 0.10 * h * w + 2 * max(h, w)  # int() rounding
+        assert max(bh, bw) <= max(0.35 * min(h, w), 112 * 1.16)
