@@ -3,7 +3,7 @@
     python benchmarks/stats_throughput.py [--captions 20000] [--rows 1000000] [--runs 3]
 
 1. ``--captions`` generated ~130-word captions. Reference: a bare ``nlp.pipe`` over the
-   texts with the same spaCy components (tok2vec + tagger + sentencizer), iterating the
+   texts with the same spaCy components (tok2vec + tagger), iterating the
    docs and nothing else. Ours: the ``CaptionStats`` stage over the same texts in Arrow
    batches (tags, nouns, sentences, words, CLIP tokens): ``stats_vs_bare_spacy`` is our
    words/s over the bare words/s. Then the whole command path (read a manifest, stage,

