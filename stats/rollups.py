@@ -34,7 +34,7 @@ report (all, per source, per captioner: ``noun_<level>`` measures): a few rows p
 recaption job rolls up each shard as it writes it and the run report updates the rest,
 so a finished run's tables never read its rows again.
 Runs whose statistics were recomputed (``stats/text_stats/``) and plain text inputs
-have no rollups: their tables roll up the ``captions`` view on the fly, with the same
+have no rollups: their tables roll up the ``manifest`` view on the fly, with the same
 SQL, so both paths give identical tables.
 """
 
@@ -207,17 +207,11 @@ def run_level_sql(fine: str) -> str:
     """
 
 
-def rollup_relation(con: duckdb.DuckDBPyConnection, relation: str = "manifest") -> pa.Table:
-    """Rolls up ``relation`` (default: the ``manifest`` view) in memory: the on-the-fly
-    path for inputs without rollup files."""
-    return con.sql(rollup_sql(con, relation, by_file=False)).to_arrow_table().cast(ROLLUP_SCHEMA)
-
-
 def update_rollups(
     run_dir: Path, threads: int | None = None, memory_limit: str | None = None
 ) -> RollupUpdate:
-    """Writes the rollups that are missing or stale for ``run_dir``'s manifests and
-    removes stale ones; returns the fresh set."""
+    """Writes the rollups that are missing or stale for ``run_dir``'s manifests,
+    removes stale ones, and merges the shards' into the run rollup."""
     run_dir = Path(run_dir)
     every = manifest_files(run_dir)
     if text_stats_files(run_dir) or not _writable(rollup_dir(run_dir)):
