@@ -48,6 +48,20 @@ def test_pixelated_face_box_is_rejected(name: str, box: tuple, block: int, centr
     assert row["mosaic_detected"] is True and row["mosaic_score"] >= 1.0
 
 
+@pytest.mark.parametrize(("block", "centre"), [(10, False), (20, True)])
+def test_small_box_is_found_on_the_fine_grid(block: int, centre: bool) -> None:
+    # 104x108 px: one whole 64-px tile at stride 32, whose evidence alone falls short;
+    # the stride-16 tiles around it find the grid.
+    box = (170, 180, 274, 288)
+    image = pixelated("astronaut", box, block, centre)
+    coarse = detect_mosaic(image, MosaicFilterConfig(fine_stride=0))
+    result = detect_mosaic(image)
+    assert coarse.score < 1.0 <= result.score
+    assert result.kind == "pixelation" and result.period == block
+    y0, x0, y1, x1 = result.box
+    assert y0 < box[2] and box[0] < y1 and x0 < box[3] and box[1] < x1
+
+
 def test_blurred_box_is_rejected() -> None:
     image = blurred("astronaut", (250, 60, 400, 200), sigma=15)
     result = detect_mosaic(image)
@@ -119,6 +133,8 @@ def test_threshold_moves_the_decision() -> None:
 def test_config_is_validated() -> None:
     with pytest.raises(ValidationError, match="multiple of mosaic.stride"):
         MosaicFilterConfig(tile=64, stride=24)
+    with pytest.raises(ValidationError, match="fine_stride"):
+        MosaicFilterConfig(stride=32, fine_stride=24)
     with pytest.raises(ValidationError, match="max_period"):
         MosaicFilterConfig(max_period=40)
     with pytest.raises(ValidationError, match="extra"):
