@@ -183,3 +183,42 @@ def test_face_boxes_keep_to_their_documented_size() -> None:
         assert 0.74 <= bh / bw <= 1.34 and min(bh, bw) >= 0.85 * 112
         assert bh * bw <= 0.10 * h * w + 2 * max(h, w)  # int() rounding
         assert max(bh, bw) <= max(0.35 * min(h, w), 112 * 1.16)
+
+
+def _energy_of(pixels: np.ndarray) -> np.ndarray:
+    return mosaic._sharpness_map(pixels, 8)[1]
+
+
+def test_sides_of_a_pasted_box_are_straight_steps_into_texture() -> None:
+    rng = np.random.default_rng(0)
+    texture = rng.normal(128, 30, (200, 200))
+    box = (60, 70, 140, 150)  # y0, x0, y1, x1
+    pixels = texture.copy()
+    pixels[60:140, 70:150] = ndimage.gaussian_filter(texture, 8)[60:140, 70:150]
+    energy = _energy_of(pixels)
+    shifted = tuple(v - 1 for v in box)  # the energy plane starts one pixel in
+    step, line = mosaic._box_sides(energy, shifted, 8, MosaicFilterConfig())
+    assert (step > 3).all() and (line < 0.5).all()
+    assert mosaic._is_box(energy, shifted, 8, MosaicFilterConfig())
+
+
+def test_a_flat_cell_ringed_by_a_thin_line_is_not_a_box() -> None:
+    # A tile and its grout (or a square of graph paper): straight sharp sides too, but
+    # what lies beyond the line is flat again, not texture. 2 px of grout on the reduced
+    # plane (1-5 px at full resolution in the evaluation's tiles).
+    pixels = np.full((200, 200), 200.0)
+    pixels[58:60, 58:142] = pixels[140:142, 58:142] = 60.0
+    pixels[58:142, 58:60] = pixels[58:142, 140:142] = 60.0
+    energy = _energy_of(pixels + np.random.default_rng(1).normal(0, 1, pixels.shape))
+    _, line = mosaic._box_sides(energy, (59, 59, 139, 139), 8, MosaicFilterConfig())
+    assert np.median(line) > MosaicFilterConfig().max_edge_line
+    assert not mosaic._is_box(energy, (59, 59, 139, 139), 8, MosaicFilterConfig())
+
+
+def test_a_round_flat_area_has_no_straight_sides() -> None:
+    rng = np.random.default_rng(2)
+    pixels = rng.normal(128, 30, (200, 200))
+    yy, xx = np.mgrid[0:200, 0:200]
+    pixels[np.hypot(yy - 100, xx - 100) < 45] = 128.0
+    energy = _energy_of(pixels)
+    assert not mosaic._is_box(energy, (54, 54, 145, 145), 8, MosaicFilterConfig())
