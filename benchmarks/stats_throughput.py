@@ -3,12 +3,17 @@
     python benchmarks/stats_throughput.py [--captions 20000] [--rows 1000000] [--runs 3]
 
 1. ``--captions`` generated ~130-word captions. Reference: a bare ``nlp.pipe`` over the
-   texts with the same spaCy components (tok2vec + tagger), iterating the
-   docs and nothing else. Ours: the ``CaptionStats`` stage over the same texts in Arrow
-   batches (tags, nouns, sentences, words, CLIP tokens): ``stats_vs_bare_spacy`` is our
-   words/s over the bare words/s. Then the whole command path (read a manifest, stage,
-   write partials) with 1 worker in-process and with 2 Ray workers (the Ray start-up
-   itself is excluded; actor start-up and model loading are included): the speed-up.
+   texts with the same spaCy components (tok2vec + tagger) on the same matrix backend
+   (numpy's BLAS, ``use_numpy_blas``), iterating the docs and nothing else. Ours: the
+   ``CaptionStats`` stage over the same texts in Arrow batches (tags, nouns, sentences,
+   words, CLIP tokens): ``stats_vs_bare_spacy`` is our words/s over the bare words/s,
+   i.e. the cost of everything we add to spaCy. Beside it, the same components as
+   ``spacy.load`` runs them (thinc's BLIS), in ``--blis-runs`` runs:
+   ``stats_vs_spacy_blis``, what the backend choice gains. One worker is one core: BLAS
+   runs one thread (``OPENBLAS_NUM_THREADS=1``, as Ray gives a 1-CPU actor). Then the
+   whole command path (read a manifest, stage, write partials) with 1 worker in-process
+   and with 2 Ray workers (the Ray start-up itself is excluded; actor start-up and model
+   loading are included): the speed-up.
 2. A ``--rows``-row generated manifest in 10 shards (statistics and noun lists filled,
    no caption text), each shard rolled up as the job does when it writes it: the DuckDB
    tables (everything ``report.md`` shows except the word table, which reads the texts)
@@ -22,7 +27,14 @@ other work makes the absolute figures noise, the ratios less so. The last line i
 ``RATIO name=value``.
 """
 
+# ruff: noqa: E402  (OPENBLAS_NUM_THREADS must be set before numpy is imported)
 from __future__ import annotations
+
+import os
+
+# before numpy loads OpenBLAS: one worker is one core (a 1-CPU Ray actor gets the same
+# through OMP_NUM_THREADS); the 2-worker run gets one thread per actor likewise
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import random
@@ -82,15 +94,18 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def bench_stage(texts: list[str], runs: int) -> tuple[float, float]:
+def bench_stage(texts: list[str], runs: int, blis_runs: int) -> tuple[float, float, float]:
+    """Words/s of the bare ``nlp.pipe`` (our backend), of our stage, and of the bare
+    ``nlp.pipe`` on thinc's BLIS (0.0 when ``blis_runs`` is 0)."""
     nlp = load_tagger()
+    blis_nlp = load_tagger(numpy_blas=False) if blis_runs else None
     stage = CaptionStats(text_columns={"caption": ""})
     n_words = sum(len(t.split()) for t in texts)
     table = pa.table({"caption": pa.array(texts, pa.string())})
     batches = [table.slice(i, BATCH_ROWS) for i in range(0, len(texts), BATCH_ROWS)]
 
-    def bare() -> None:
-        for _doc in nlp.pipe(texts, batch_size=BATCH_ROWS):
+    def bare(pipeline) -> None:
+        for _doc in pipeline.pipe(texts, batch_size=BATCH_ROWS):
             pass
 
     def ours() -> None:
@@ -98,26 +113,28 @@ def bench_stage(texts: list[str], runs: int) -> tuple[float, float]:
             stage(batch)
 
     # Warm-up: first calls allocate spaCy's and the BPE caches' working memory.
-    for _doc in nlp.pipe(texts[:200], batch_size=BATCH_ROWS):
-        pass
+    for pipeline in (nlp, blis_nlp) if blis_nlp else (nlp,):
+        for _doc in pipeline.pipe(texts[:200], batch_size=BATCH_ROWS):
+            pass
     stage(table.slice(0, 200))
-    bare_s, ours_s = [], []
-    for run in range(runs):
-        # interleaved, so machine load hits both alike, and each side goes first in
-        # every other run, so neither always inherits the other's heap and caches
-        if run % 2 == 0:
-            bare_s.append(timed(bare))
-            ours_s.append(timed(ours))
-        else:
-            ours_s.append(timed(ours))
-            bare_s.append(timed(bare))
-    bare_wps = n_words / statistics.median(bare_s)
-    ours_wps = n_words / statistics.median(ours_s)
-    print(f"bare nlp.pipe:        {bare_wps:,.0f} words/s  (runs: "
-          + ", ".join(f"{s:.1f}s" for s in bare_s) + ")")
-    print(f"CaptionStats stage:   {ours_wps:,.0f} words/s  (runs: "
-          + ", ".join(f"{s:.1f}s" for s in ours_s) + ")")
-    return bare_wps, ours_wps
+    sides = {"bare": lambda: bare(nlp), "ours": ours, "blis": lambda: bare(blis_nlp)}
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for run in range(max(runs, blis_runs)):
+        # interleaved, so machine load hits all alike, and the order reversed in every
+        # other run, so no side always inherits another's heap and caches
+        order = [name for name in sides if run < (blis_runs if name == "blis" else runs)]
+        for name in order if run % 2 == 0 else order[::-1]:
+            times[name].append(timed(sides[name]))
+    rates = [n_words / statistics.median(times[name]) if times[name] else 0.0
+             for name in sides]
+    labels = {"bare": "bare nlp.pipe:", "ours": "CaptionStats stage:",
+              "blis": "bare nlp.pipe, BLIS:"}
+    for (name, label), rate in zip(labels.items(), rates, strict=True):
+        if times[name]:
+            print(f"{label:22s}{rate:,.0f} words/s  (runs: "
+                  + ", ".join(f"{s:.1f}s" for s in times[name]) + ")")
+    bare_wps, ours_wps, blis_wps = rates
+    return bare_wps, ours_wps, blis_wps
 
 
 def bench_workers(texts: list[str], work: Path, runs: int) -> float:
@@ -233,6 +250,8 @@ def main() -> None:
     parser.add_argument("--captions", type=int, default=20_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3, help="runs of the spaCy parts")
+    parser.add_argument("--blis-runs", type=int, default=1,
+                        help="runs of the bare nlp.pipe on thinc's BLIS (0: none)")
     parser.add_argument("--table-runs", type=int, default=3, help="runs of the DuckDB part")
     parser.add_argument("--skip-stage", action="store_true", help="no stage-vs-spaCy run")
     parser.add_argument("--skip-workers", action="store_true", help="no Ray run")
@@ -243,7 +262,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="stats-bench-"))
     try:
         if not args.skip_stage:
-            bare_wps, ours_wps = bench_stage(texts, args.runs)
+            bare_wps, ours_wps, blis_wps = bench_stage(texts, args.runs, args.blis_runs)
+            if blis_wps:
+                print(f"RATIO stats_vs_spacy_blis={ours_wps / blis_wps:.3f}")
             print(f"RATIO stats_vs_bare_spacy={ours_wps / bare_wps:.3f}", flush=True)
         if not args.skip_workers:
             speedup = bench_workers(texts, work, args.runs)

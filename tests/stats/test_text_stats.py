@@ -68,6 +68,43 @@ def test_tags_come_from_the_expected_pipeline(extractor: TextStatsExtractor) -> 
     ]
 
 
+def test_numpy_blas_tags_equal_blis_tags(extractor: TextStatsExtractor) -> None:
+    """The stage's layers run on numpy's BLAS (``use_numpy_blas``); spaCy's default, BLIS,
+    must tag the same: every tag of varied prose, and the probabilities within float32
+    rounding."""
+    import random
+
+    from thinc.api import NumpyOps
+
+    from stats.text_stats import load_tagger
+
+    blis_nlp = load_tagger(numpy_blas=False)
+    layers = [layer for _, c in extractor.nlp.pipeline for layer in c.model.walk()]
+    assert {(type(layer.ops), layer.ops.use_blis) for layer in layers} == {(NumpyOps, False)}
+    assert {layer.ops.use_blis for _, c in blis_nlp.pipeline for layer in c.model.walk()} == {
+        True}
+    rng = random.Random(3)
+    vocabulary = [t for t, _, _ in HAND_CHECKED if t] + [
+        "A woman in a red coat walks her dog past the old bakery on a rainy morning.",
+        "Close-up of wet cobblestones; neon signs (pink, blue) reflect in puddles!",
+        "Les enfants jouent dans le parc.", "3 cats, 2 dogs & 1 very tired owner",
+    ]
+    texts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 6)))
+             for _ in range(150)]
+    ours = [[t.tag_ for t in doc] for doc in extractor.nlp.pipe(texts)]
+    reference = [[t.tag_ for t in doc] for doc in blis_nlp.pipe(texts)]
+    assert sum(map(len, ours)) > 5000
+    assert ours == reference
+    # the tag probabilities, not just their argmax
+    scores = extractor.nlp.get_pipe("tagger").model.predict(
+        list(extractor.nlp.pipe(texts[:20])))
+    blis_scores = blis_nlp.get_pipe("tagger").model.predict(list(blis_nlp.pipe(texts[:20])))
+    assert len(scores) == 20
+    for ours_doc, blis_doc in zip(scores, blis_scores, strict=True):
+        assert ours_doc.dtype == np.float32 and ours_doc.shape == blis_doc.shape
+        assert np.abs(ours_doc - blis_doc).max() < 1e-4
+
+
 def test_batch_equals_one_by_one(extractor: TextStatsExtractor) -> None:
     texts = [t for t, _, _ in HAND_CHECKED]
     assert extractor.extract(texts) == [extractor.extract([t])[0] for t in texts]
