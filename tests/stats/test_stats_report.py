@@ -38,3 +38,6 @@ def test_report_of_an_all_rejected_run(tmp_path: Path) -> None:
 
 def test_markdown_table_escapes_cells() -> None:
     assert markdown_table(["a"], [["x|y\nz"]]).splitlines()[2] == "| x\\|y z |"
+    # line breaks of any kind become one space; other unprintables are escaped
+    row = ["tior\x1a", "a\r\n\u2028b\u200bc\x7f"]
+    assert markdown_table(["a", "b"], [row]).splitlines()[2] == "| tior\\x1a | a b\\u200bc\\x7f |"
