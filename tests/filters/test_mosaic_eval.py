@@ -24,11 +24,11 @@ def test_small_evaluation_clears_the_floor() -> None:
     table = evaluate(N, seed=0)
     overall = table["overall"]
     assert overall["n"] == N * len(CATEGORIES)
-    # Floors under what seed 0 gives at this size (precision 1.0, recall 0.83; other
-    # seeds 0.89-1.0 and 0.67-0.92), so that the test catches a broken detector, not
-    # noise of a 36-image sample: one false positive more passes, two do not.
+    # Floors under what seed 0 gives at this size (precision 1.0, recall 0.83; seeds
+    # 1-5 0.92-1.0 and 0.75-1.0), so that the test catches a broken detector, not noise
+    # of a 36-image sample: one false positive or one miss more passes, two do not.
     assert overall["precision"] >= 0.85
-    assert overall["recall"] >= 0.6
+    assert overall["recall"] >= 0.75
     assert table["clean"]["false_positive_rate"] == 0.0
     assert table["pixelate_center"]["recall"] >= 2 / 3
 
