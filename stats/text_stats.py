@@ -18,12 +18,12 @@ Defined results for odd input (tests pin each one):
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from itertools import islice
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from stats import heap
 from stats.clip_tokens import ClipTokenCounter
 from stats.definitions import (
     ADJ_ADV_TAGS,
@@ -99,11 +99,17 @@ class TextStatsExtractor:
         model: str = SPACY_MODEL,
         batch_size: int = DEFAULT_NLP_BATCH_SIZE,
         max_chunk_chars: int = MAX_CHUNK_CHARS,
+        retain_heap: bool = True,
     ) -> None:
+        """``retain_heap``: keep this process's freed memory for the next batch
+        (``stats.heap``; the process's allocator changes, so pass False where the
+        process is not the stage's own)."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_chunk_chars < 1000:
             raise ValueError(f"max_chunk_chars must be >= 1000, got {max_chunk_chars}")
+        if retain_heap:
+            heap.retain_heap()
         self.nlp = load_tagger(model)
         self.clip = ClipTokenCounter()
         self.batch_size = batch_size
@@ -140,13 +146,14 @@ class TextStatsExtractor:
                 pieces.append(piece)
         # One attribute array per doc (a C call each), then every count of the batch in
         # a few vectorised passes: per-doc numpy calls cost more than the counting.
-        # The docs are read a pipe batch at a time, after the whole batch is out (spaCy
-        # holds that batch anyway): reading each doc as it comes, between its frees,
-        # scatters the small arrays through the heap spaCy's big buffers are freed to,
-        # and cost 2.5x the page faults of a bare nlp.pipe, ~8% of the stage's time.
+        # Each pipe batch is piped on its own and its docs read once spaCy is done with
+        # them (it holds a batch anyway): reading each doc as the pipe yields it
+        # scattered the small arrays through the heap that spaCy's big buffers are
+        # freed to, for 2.5x a bare pipe's page faults where the heap is not retained.
         arrays: list[np.ndarray] = []
-        tagged = self.nlp.pipe(pieces, batch_size=self.batch_size)
-        while docs := list(islice(tagged, self.batch_size)):
+        for start in range(0, len(pieces), self.batch_size):
+            docs = list(self.nlp.pipe(pieces[start : start + self.batch_size],
+                                      batch_size=self.batch_size))
             arrays.extend(doc.to_array(_TOKEN_ATTRS).reshape(-1, len(_TOKEN_ATTRS))
                           for doc in docs)
             del docs  # freed before spaCy makes the next batch
