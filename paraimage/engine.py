@@ -37,6 +37,9 @@ class ActorStage:
     num_cpus: float = 1.0
     num_gpus: float = 0.0
     batch_size: int = 16
+    # environment of the actors' processes (merged into the job's runtime_env's), for
+    # what must be set before the process starts, such as the C allocator's settings
+    env_vars: dict[str, str] = field(default_factory=dict)
 
 
 Stage = CpuStage | ActorStage
@@ -119,6 +122,7 @@ def build_dataset(
                 concurrency=stage.concurrency,
                 num_cpus=stage.num_cpus,
                 num_gpus=stage.num_gpus or None,
+                **({"runtime_env": {"env_vars": stage.env_vars}} if stage.env_vars else {}),
             )
     return dataset
 

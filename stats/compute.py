@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE, SIDE_PREFIX, stat_schema
+from stats.heap import RETAINED_HEAP_ENV
 from stats.inputs import InputFile, StatsInputError, iter_batches, open_input
 from stats.text_stats import CaptionStats
 
@@ -246,6 +247,7 @@ def _compute_ray(
             batch_size=batch_size,
             compute=ray.data.ActorPoolStrategy(size=workers),
             num_cpus=WORKER_CPUS,
+            runtime_env={"env_vars": RETAINED_HEAP_ENV},
         )
         dataset.write_parquet(
             str(out_dir),

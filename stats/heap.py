@@ -10,8 +10,17 @@ the first batch, and the resident size stays at the stage's peak (a few hundred 
 which is what a worker that does nothing else wants.
 
 It changes the allocator of the whole process, so it is applied where the process is
-the stage's (a Ray actor, the ``paraimage stats`` command), by ``TextStatsExtractor``
-unless told not to. Elsewhere (macOS, musl) it does nothing.
+the stage's, in two ways:
+
+* ``retain_heap()`` (``TextStatsExtractor`` calls it unless told not to) sets it at run
+  time, which holds for the thread that calls it and the main heap: the in-process
+  ``paraimage stats`` command;
+* ``RETAINED_HEAP_ENV``, the same through glibc's environment variables, read when a
+  process starts, plus one heap for all threads: the Ray actors of the stage (the job's
+  and ``paraimage stats --workers``). Ray Data calls a stage from a thread pool, whose
+  threads get heaps of their own, which ``mallopt`` does not reach.
+
+Elsewhere (macOS, musl) both do nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +32,11 @@ import sys
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
 _TRIM_THRESHOLD_BYTES = 1 << 30
+RETAINED_HEAP_ENV = {
+    "MALLOC_ARENA_MAX": "1",  # the worker threads share the main heap, which is retained
+    "MALLOC_MMAP_MAX_": "0",
+    "MALLOC_TRIM_THRESHOLD_": str(_TRIM_THRESHOLD_BYTES),
+}
 
 
 def retain_heap() -> bool:

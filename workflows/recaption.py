@@ -42,6 +42,7 @@ from paraimage.engine import (  # noqa: E402
 )
 from paraimage.rundir import RunDirError  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
+from stats.heap import RETAINED_HEAP_ENV  # noqa: E402
 from stats.report import write_run_report  # noqa: E402
 from stats.rollups import write_rollups  # noqa: E402
 from stats.text_stats import CaptionStats  # noqa: E402
@@ -114,6 +115,7 @@ def build_stages(
                     concurrency=config.stats.concurrency,
                     num_cpus=config.stats.num_cpus,
                     batch_size=config.stats.batch_size,
+                    env_vars=RETAINED_HEAP_ENV,
                 )
             ]
             if config.stats.enabled
