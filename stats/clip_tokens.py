@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
@@ -64,6 +65,19 @@ def _open_clip_tokenizer() -> ModuleType:
     return open_clip.tokenizer
 
 
+def _memoised_sum(keys: Iterable[str], memo: dict[str, int], count: Callable[[str], int]) -> int:
+    """The sum of ``count`` over ``keys``, each key's count memoised (up to a bound)."""
+    total = 0
+    for key in keys:
+        n = memo.get(key)
+        if n is None:
+            n = count(key)
+            if len(memo) < _MAX_CACHED_PIECES:
+                memo[key] = n
+        total += n
+    return total
+
+
 def _is_plain_ascii(text: str) -> bool:
     return text.isascii() and _ASCII_NEEDS_CLEANING.search(text) is None
 
@@ -92,31 +106,14 @@ class ClipTokenCounter:
         # str.split and the regex agree on ASCII whitespace (space, \t, \n, \r; the
         # other ASCII whitespace characters are controls, which take the path above).
         lowered = text.lower().split()
-        try:
+        try:  # every word seen before (the usual case): one pass in C, no Python loop
             return CLIP_SPECIAL_TOKENS + sum(map(words.__getitem__, lowered))
         except KeyError:
             pass
-        total = CLIP_SPECIAL_TOKENS
-        for word in lowered:
-            n = words.get(word)
-            if n is None:
-                n = self._count_pieces(word)
-                if len(words) < _MAX_CACHED_PIECES:
-                    words[word] = n
-            total += n
-        return total
+        return CLIP_SPECIAL_TOKENS + _memoised_sum(lowered, words, self._count_pieces)
 
     def _count_pieces(self, cleaned: str) -> int:
-        pieces = self._pieces
-        total = 0
-        for piece in self._pattern.findall(cleaned):
-            n = pieces.get(piece)
-            if n is None:
-                n = self._bpe_length(piece)
-                if len(pieces) < _MAX_CACHED_PIECES:
-                    pieces[piece] = n
-            total += n
-        return total
+        return _memoised_sum(self._pattern.findall(cleaned), self._pieces, self._bpe_length)
 
     def _bpe_length(self, piece: str) -> int:
         encoded = "".join(self._byte_encoder[b] for b in piece.encode("utf-8"))
