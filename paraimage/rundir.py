@@ -55,7 +55,8 @@ class RunDir:
                 raise RunDirError(
                     f"{self.root} holds a run of a different configuration "
                     f"(fingerprint {previous.get('fingerprint')} != {fingerprint}); "
-                    "use another run.name or run.output_dir"
+                    f"use another run.name or run.output_dir, or delete {self.root} to "
+                    "start it over"
                 )
         else:
             document = {"fingerprint": fingerprint, "config": config_snapshot}

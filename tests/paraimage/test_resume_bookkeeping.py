@@ -118,5 +118,6 @@ def test_run_dir_completeness_and_leftovers(tmp_path: Path) -> None:
 def test_run_dir_refuses_another_config(tmp_path: Path) -> None:
     run_dir = RunDir(tmp_path / "run")
     run_dir.prepare({"a": 1}, "fp-one")
-    with pytest.raises(RunDirError, match="holds a run of a different configuration"):
+    with pytest.raises(RunDirError, match="holds a run of a different configuration") as err:
         RunDir(tmp_path / "run").prepare({"a": 2}, "fp-two")
+    assert f"or delete {tmp_path / 'run'} to start it over" in str(err.value)
