@@ -5,7 +5,7 @@ inside constructors and functions, so importing this package stays cheap.
 """
 
 from stats.clip_tokens import ClipTokenCounter
-from stats.compute import ComputeSummary, PartialStats, compute_text_stats
+from stats.compute import ComputeSummary, PartialWriter, compute_text_stats
 from stats.inputs import InputFile, StatsInputError, open_input
 from stats.report import write_report, write_run_report
 from stats.tables import compute_tables, summary_table
@@ -17,7 +17,7 @@ __all__ = [
     "ClipTokenCounter",
     "ComputeSummary",
     "InputFile",
-    "PartialStats",
+    "PartialWriter",
     "StatsInputError",
     "TextStatsExtractor",
     "compute_tables",

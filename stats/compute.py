@@ -3,9 +3,16 @@
 One output row per input row: a few identity columns carried through (so tables can
 group by source and captioner without the input) plus the statistic columns. With one
 worker the files are streamed in-process batch by batch (no Ray start-up for a small
-job); with more, Ray Data reads each file in a streaming task and runs ``CaptionStats``
-as an actor pool, its executor's backpressure bounding memory. Either way nothing
-holds a whole file.
+job). With more, the process streams the files the same way and hands the batches to
+that many Ray actors, each running ``CaptionStats`` and writing its own partial; a few
+batches per actor are in flight, so nothing holds a whole file.
+
+Plain actors, not a Ray Data pipeline: on this stage Ray Data's read, write and
+bookkeeping processes took ~15 % of two cores, its read and write tasks re-imported
+our modules every run, and its actors ran the stage on a thread-pool thread, whose
+heap glibc's ``mallopt`` does not reach (``stats/heap.py``); an actor's own methods
+run on its main thread. The recaption job's stats stage stays a Ray Data stage, where
+its start-up overlaps the rest of the pipeline.
 Outputs are written to a temporary folder and renamed into place, so a crash never
 leaves a half set of partials that tables would silently read.
 """
@@ -26,8 +33,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE, SIDE_PREFIX, stat_schema
-from stats.heap import RETAINED_HEAP_ENV
-from stats.inputs import InputFile, StatsInputError, iter_batches, open_input
+from stats.inputs import InputFile, StatsInputError, iter_batches
 from stats.text_stats import CaptionStats
 
 # Manifest columns carried into the partials, with their manifest types. Inputs that are
@@ -41,16 +47,10 @@ PASSTHROUGH_FIELDS = (
 )
 DEFAULT_STATUS = "kept"
 DEFAULT_BATCH_SIZE = 256
-# Ray CPU requests: each spaCy actor asks for slightly less than a core, and reading and
-# writing tasks for a tenth, so that with as many workers as cores the I/O tasks feeding
-# the actors can still be scheduled (whole-CPU requests deadlock a 2-core machine).
-WORKER_CPUS = 0.9
-IO_TASK_CPUS = 0.1
-READ_BATCH_ROWS = 1024
-BLOCK_BYTES = 256 << 10  # ~300 long captions: blocks small enough to spread over actors
-# Ray writes one file per block unless told to gather; partials of ~50k rows keep the
-# file count of a million-row run in the tens, not thousands.
-ROWS_PER_OUTPUT_FILE = 50_000
+# A spaCy actor is one core: Ray sets OMP_NUM_THREADS (OpenBLAS's threads) from it.
+WORKER_CPUS = 1
+# Batches queued per actor: one running, one ready for when it ends.
+BATCHES_PER_ACTOR = 2
 _SIDE_OF_PREFIX = {prefix: side for side, prefix in SIDE_PREFIX.items()}
 
 
@@ -119,10 +119,15 @@ def compute_text_stats(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     start = time.perf_counter()
-    if workers == 1:
-        rows = _compute_local(inputs, stage_kwargs, schema, renames, tmp, batch_size)
-    else:
-        rows = _compute_ray(inputs, stage_kwargs, schema, renames, tmp, batch_size, workers)
+    try:
+        if workers == 1:
+            rows = _compute_local(inputs, stage_kwargs, schema, renames, tmp, batch_size)
+        else:
+            rows = _compute_ray(inputs, stage_kwargs, schema, renames, tmp, batch_size,
+                                workers)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # the last good partials stay as they were
+        raise
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     outputs = tuple(sorted(out_dir.glob("*.parquet")))
@@ -198,17 +203,6 @@ def _known_rows(inputs: Sequence[InputFile]) -> int | None:
     return sum(pq.ParquetFile(item.path).metadata.num_rows for item in inputs)
 
 
-def read_input(
-    batch: Mapping[str, Any], columns: list[str], text_columns: list[str], batch_size: int
-) -> Iterator[pa.Table]:
-    """Ray read task: streams the files named in ``batch["path"]`` with our own readers
-    (same parsing rules as the local path), one normalized table at a time."""
-    for path in batch["path"]:
-        item = open_input(Path(str(path)))
-        for table in iter_batches(item, columns, text_columns, batch_size):
-            yield normalize(table, item.name, text_columns)
-
-
 def _compute_ray(
     inputs: Sequence[InputFile],
     stage_kwargs: dict[str, Any],
@@ -218,58 +212,119 @@ def _compute_ray(
     batch_size: int,
     workers: int,
 ) -> int:
+    """The driver reads the files batch by batch (our readers, the local path's rules)
+    and hands each batch to the least busy ready actor, at most ``BATCHES_PER_ACTOR``
+    per actor in flight; every actor appends its results to a partial of its own."""
     import ray
 
     text_columns = list(stage_kwargs["text_columns"])
     columns = _read_columns(stage_kwargs["text_columns"])
     with _ray_session():
-        # One read task per file, streaming its batches. ray.data.read_parquet would
-        # also do, but its file-listing task asks for a whole CPU, which never frees up
-        # once the actors hold every core of a small machine; our readers also cover
-        # CSV and TXT with the same rules as the local path.
-        paths = ray.data.from_items(
-            [{"path": str(item.path)} for item in inputs], override_num_blocks=len(inputs)
-        )
-        dataset = paths.map_batches(
-            read_input,
-            fn_kwargs={
-                "columns": columns, "text_columns": text_columns,
-                "batch_size": READ_BATCH_ROWS,
-            },
-            batch_size=1,
-            num_cpus=IO_TASK_CPUS,
-        ).map_batches(
-            PartialStats,
-            fn_constructor_kwargs={
-                "stage_kwargs": stage_kwargs, "schema": schema, "renames": dict(renames)
-            },
-            batch_format="pyarrow",
-            batch_size=batch_size,
-            compute=ray.data.ActorPoolStrategy(size=workers),
-            num_cpus=WORKER_CPUS,
-            runtime_env={"env_vars": RETAINED_HEAP_ENV},
-        )
-        dataset.write_parquet(
-            str(out_dir),
-            min_rows_per_file=ROWS_PER_OUTPUT_FILE,
-            ray_remote_args={"num_cpus": IO_TASK_CPUS},
-        )
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in out_dir.glob("*.parquet"))
+        actor_class = ray.remote(PartialWriter).options(num_cpus=WORKER_CPUS)
+        actors = [
+            actor_class.remote(stage_kwargs, schema, dict(renames),
+                               str(out_dir / f"part-{index:05d}.parquet"))
+            for index in range(workers)
+        ]
+        try:
+            dispatch = _Dispatch(actors, tqdm(desc="text stats", unit="rows",
+                                              total=_known_rows(inputs)))
+            for item in inputs:
+                for table in iter_batches(item, columns, text_columns, batch_size):
+                    dispatch.submit(normalize(table, item.name, text_columns))
+            dispatch.drain()
+            dispatch.progress.close()
+            # an actor still starting (no room for it on the cluster) got no batch
+            rows = sum(ray.get([actors[index].close.remote() for index in dispatch.ready]))
+        finally:
+            for actor in actors:  # frees their CPUs now, not when the handles are collected
+                ray.kill(actor)
+    if not rows:  # as the local path does for an empty file: a partial with the schema
+        pq.write_table(schema.empty_table(), out_dir / "part-00000.parquet")
+    return rows
 
 
-class PartialStats:
-    """The Ray actor: adds a read batch's statistics and cuts it to the schema (one
-    stage, so no plain task needs a whole CPU between reading and writing)."""
+class _Dispatch:
+    """Hands batches to the actors that have started, least busy first.
+
+    Actors join as they come up: on a cluster without room for all of them the job
+    runs on those that fit instead of waiting on the rest. At most
+    ``BATCHES_PER_ACTOR`` batches wait per actor, so the driver's memory holds a few
+    batches whatever the files' size, while each actor always has its next batch.
+    """
+
+    def __init__(self, actors: Sequence[Any], progress: tqdm) -> None:
+        self.actors = list(actors)
+        self.progress = progress
+        self.starting = {actor.start.remote(): index for index, actor in enumerate(self.actors)}
+        self.ready: list[int] = []
+        self.in_flight: dict[Any, int] = {}
+        self.load = [0] * len(self.actors)
+
+    def submit(self, table: pa.Table) -> None:
+        while not self.ready or min(self.load[i] for i in self.ready) >= BATCHES_PER_ACTOR:
+            self._wait_one()
+        index = min(self.ready, key=lambda i: self.load[i])
+        self.in_flight[self.actors[index].add.remote(table)] = index
+        self.load[index] += 1
+
+    def drain(self) -> None:
+        while self.in_flight:
+            self._wait_one()
+
+    def _wait_one(self) -> None:
+        import ray
+
+        done, _ = ray.wait([*self.starting, *self.in_flight], num_returns=1)
+        for ref in done:
+            if ref in self.starting:
+                ray.get(ref)  # raises the stage's own error (e.g. no such model) as is
+                self.ready.append(self.starting.pop(ref))
+            else:
+                self.load[self.in_flight.pop(ref)] -= 1
+                self.progress.update(ray.get(ref))
+
+
+class PartialWriter:
+    """The Ray actor: adds each batch's statistics, cuts them to the schema and appends
+    them to its own Parquet partial, so results never travel back through the driver."""
 
     def __init__(
-        self, stage_kwargs: dict[str, Any], schema: pa.Schema, renames: dict[str, str]
+        self,
+        stage_kwargs: dict[str, Any],
+        schema: pa.Schema,
+        renames: dict[str, str],
+        path: str,
     ) -> None:
-        self.stage = CaptionStats(**stage_kwargs)
+        self.stage_kwargs = stage_kwargs
+        self.stage: CaptionStats | None = None
         self.schema = schema
         self.renames = renames
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+        self.rows = 0
 
-    def __call__(self, table: pa.Table) -> pa.Table:
-        return finish(self.stage(table), self.schema, self.renames)
+    def start(self) -> None:
+        """Loads the stage. A method, not the constructor: Ray passes a method's error on
+        as its own type, a constructor's only as the text of an ``ActorDiedError``."""
+        self.stage = CaptionStats(**self.stage_kwargs)
+
+    def add(self, table: pa.Table) -> int:
+        if self.stage is None:
+            raise RuntimeError("PartialWriter.add before start")
+        result = finish(self.stage(table), self.schema, self.renames)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        self.writer.write_table(result)
+        self.rows += result.num_rows
+        return result.num_rows
+
+    def close(self) -> int:
+        """Closes the partial (an actor that got no batch writes none); its row count."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        return self.rows
 
 
 def finish(table: pa.Table, schema: pa.Schema, renames: Mapping[str, str]) -> pa.Table:
@@ -285,24 +340,15 @@ def finish(table: pa.Table, schema: pa.Schema, renames: Mapping[str, str]) -> pa
 
 
 @contextmanager
-def _ray_session():
-    """Uses the caller's Ray (a job on a cluster, a test's session) or starts one.
-
-    Ray coalesces a task's outputs into blocks of up to 128 MiB by default, which hands
-    a whole file to one actor; small blocks spread it over all of them. Datasets copy
-    the current DataContext when built, so the setting is made here and undone after.
-    """
+def _ray_session() -> Iterator[None]:
+    """Uses the caller's Ray (a job on a cluster, a test's session) or starts one."""
     import ray
 
     started = not ray.is_initialized()
     if started:
         ray.init(include_dashboard=False, log_to_driver=False)
-    context = ray.data.DataContext.get_current()
-    block_bytes = context.target_max_block_size
-    context.target_max_block_size = BLOCK_BYTES
     try:
         yield
     finally:
-        context.target_max_block_size = block_bytes
         if started:
             ray.shutdown()

@@ -14,10 +14,11 @@ the stage's, in two ways:
 
 * ``retain_heap()`` (``TextStatsExtractor`` calls it unless told not to) sets it at run
   time, which holds for the thread that calls it and the main heap: the in-process
-  ``paraimage stats`` command;
+  ``paraimage stats`` command, and its Ray actors (``--workers``), whose methods run on
+  their main thread;
 * ``RETAINED_HEAP_ENV``, the same through glibc's environment variables, read when a
-  process starts, plus one heap for all threads: the Ray actors of the stage (the job's
-  and ``paraimage stats --workers``). Ray Data calls a stage from a thread pool, whose
+  process starts, plus one heap for all threads: the Ray Data actors of the job's stats
+  stage. Ray Data calls a stage from a thread pool, whose
   threads get heaps of their own, which ``mallopt`` does not reach.
 
 Elsewhere (macOS, musl) both do nothing.

@@ -127,7 +127,8 @@ def test_ray_workers_give_the_same_partials(
     ray_run = compute_text_stats(inputs, tmp_path / "ray", keep_text=True, workers=2,
                                  batch_size=3)
     assert ray_run.rows == local.rows == 11
-    key = ["source", "caption", "alt_text"]
+    # rows come back in no set order (batches go to whichever actor is free)
+    key = ["source", "id", "caption", "alt_text"]
     want = pq.read_table(sorted((tmp_path / "local").glob("*.parquet"))).sort_by(
         [(k, "ascending") for k in key])
     got = pq.read_table(sorted((tmp_path / "ray").glob("*.parquet"))).sort_by(
@@ -135,3 +136,61 @@ def test_ray_workers_give_the_same_partials(
     assert got.schema == want.schema
     assert got.to_pylist() == want.to_pylist()
     assert not list((tmp_path / "ray").glob("_*"))
+
+
+def test_more_workers_than_cpus_run_on_those_that_fit(
+    ray_session, manifests: list[Path], tmp_path: Path
+) -> None:
+    # the module's Ray has 2 CPUs: the third actor never starts, and must not be waited on
+    inputs = [open_input(p) for p in manifests]
+    local = compute_text_stats(inputs, tmp_path / "local", keep_text=True)
+    ray_run = compute_text_stats(inputs, tmp_path / "ray", keep_text=True, workers=3,
+                                 batch_size=2)
+    assert ray_run.rows == local.rows == 10
+    assert 1 <= len(ray_run.outputs) <= 2
+    key = [("source", "ascending"), ("id", "ascending"), ("caption", "ascending")]
+    want = pq.read_table(list(local.outputs)).sort_by(key)
+    assert pq.read_table(list(ray_run.outputs)).sort_by(key).to_pylist() == want.to_pylist()
+
+
+def test_ray_workers_on_an_empty_file_write_an_empty_partial(
+    ray_session, tmp_path: Path
+) -> None:
+    path = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"caption": pa.array([], pa.string())}), path)
+    summary = compute_text_stats([open_input(path)], tmp_path / "out", alt_column=None,
+                                 workers=2)
+    assert summary.rows == 0
+    assert [p.name for p in summary.outputs] == ["part-00000.parquet"]
+    table = pq.read_table(summary.outputs[0])
+    assert table.num_rows == 0
+    assert table.schema == output_schema({"caption": ""}, keep_text=False)
+
+
+def test_a_worker_that_cannot_start_fails_the_run_and_keeps_the_old_partials(
+    ray_session, manifests: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    inputs = [open_input(p) for p in manifests]
+    before = compute_text_stats(inputs, out, alt_column=None)
+    with pytest.raises(OSError, match="Can't find model 'no_such_model'"):
+        compute_text_stats(inputs, out, alt_column=None, workers=2, model="no_such_model")
+    assert not out.with_name("out.tmp").exists()  # no temporary folder left behind
+    assert tuple(sorted(out.glob("*.parquet"))) == before.outputs
+
+
+def test_actor_methods_run_on_the_main_thread(ray_session) -> None:
+    # PartialWriter relies on it: retain_heap()'s mallopt reaches the main thread's heap,
+    # not those of other threads (Ray Data's UDF threads need RETAINED_HEAP_ENV)
+    import threading
+
+    import ray
+
+    @ray.remote(num_cpus=0)
+    class Probe:
+        def on_main_thread(self) -> bool:
+            return threading.current_thread() is threading.main_thread()
+
+    probe = Probe.remote()
+    assert ray.get(probe.on_main_thread.remote()) is True
+    ray.kill(probe)
