@@ -25,8 +25,6 @@ import argparse
 import contextlib
 import io
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +42,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+from ray_head import free_port, ray_head  # noqa: E402
 
 from curation.url_text import UrlTextSource, UrlTextSourceConfig  # noqa: E402
 from paraimage.engine import build_dataset, iter_output_rows  # noqa: E402
@@ -68,12 +68,6 @@ def make_images(folder: Path, n: int, size: int = 320) -> list[str]:
         (folder / name).write_bytes(buffer.getvalue())
         names.append(name)
     return names
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
@@ -131,46 +125,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    head, address = start_ray_head(args.processes)
-    try:
+    with ray_head(args.processes) as address:
         rates = measure(args, address)
-    finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        head.wait(timeout=60)
     medians = {name: statistics.median(values) for name, values in rates.items()}
     for name, value in medians.items():
         print(f"median {name:12s} {value:7.1f} images/s")
     print(f"RATIO download_pipeline_vs_img2dataset="
           f"{medians['pipeline'] / medians['img2dataset']:.3f}")
-
-
-def start_ray_head(cpus: int) -> tuple[subprocess.Popen, str]:
-    # Ray 2.60 clusters started with `ray start` authenticate drivers by token: give
-    # the head and this driver the same one
-    import secrets
-
-    token = Path(tempfile.mkdtemp(prefix="ray-token-")) / "token"
-    token.write_text(secrets.token_hex(32))
-    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
-    port = free_port()
-    head = subprocess.Popen(
-        [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
-         "--num-cpus", str(cpus), "--port", str(port), "--include-dashboard", "false",
-         "--disable-usage-stats", "--temp-dir", tempfile.mkdtemp(prefix="ray-", dir="/tmp")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    address = f"127.0.0.1:{port}"
-    import ray
-
-    for _ in range(120):
-        try:
-            ray.init(address=address, log_to_driver=False)
-            ray.shutdown()
-            return head, address
-        except (ConnectionError, RuntimeError):
-            time.sleep(1)
-    os.killpg(head.pid, signal.SIGKILL)
-    raise SystemExit("ray start --head did not come up")
 
 
 def measure(args: argparse.Namespace, address: str) -> dict[str, list[float]]:

@@ -11,9 +11,12 @@
    ``spacy.load`` runs them (thinc's BLIS), in ``--blis-runs`` runs:
    ``stats_vs_spacy_blis``, what the backend choice gains. One worker is one core: BLAS
    runs one thread (``OPENBLAS_NUM_THREADS=1``, as Ray gives a 1-CPU actor). Then the
-   whole command path (read a manifest, stage, write partials) with 1 worker in-process
-   and with 2 Ray workers (the Ray start-up itself is excluded; actor start-up and model
-   loading are included): the speed-up.
+   command's compute path (read a manifest, stage, write partials) with 1 worker and
+   with 2 Ray workers, each run a fresh process as a user's command is (imports, model
+   loading, the first batches' heap growth included on both sides). The 2-worker side
+   joins a 2-CPU Ray cluster started beforehand, as a job's driver joins its cluster:
+   its actors start, import and load the model within the timing; the cluster's own
+   start-up is outside it. The speed-up is the ratio of the median times.
 2. A ``--rows``-row generated manifest in 10 shards (statistics and noun lists filled,
    no caption text), each shard rolled up as the job does when it writes it: the DuckDB
    tables (everything ``report.md`` shows except the word table, which reads the texts)
@@ -40,6 +43,7 @@ import argparse
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,9 +55,9 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ray_head import ray_head  # noqa: E402
+
 from paraimage.manifest import MANIFEST_SCHEMA, SCHEMA_VERSION  # noqa: E402
-from stats.compute import compute_text_stats  # noqa: E402
-from stats.inputs import open_input  # noqa: E402
 from stats.rollups import update_rollups, write_rollups  # noqa: E402
 from stats.tables import compute_tables  # noqa: E402
 from stats.text_stats import CaptionStats, load_tagger  # noqa: E402
@@ -137,24 +141,47 @@ def bench_stage(texts: list[str], runs: int, blis_runs: int) -> tuple[float, flo
     return bare_wps, ours_wps, blis_wps
 
 
-def bench_workers(texts: list[str], work: Path, runs: int) -> float:
-    import ray
+# One command run, as a fresh process runs it: imports, model loading, reading the
+# manifest, the stage, writing partials. With RAY_ADDRESS set, compute_text_stats joins
+# that cluster (as a job's driver does) instead of starting Ray.
+_COMMAND = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[4])
+from stats.compute import compute_text_stats
+from stats.inputs import open_input
+summary = compute_text_stats([open_input(Path(sys.argv[1]))], Path(sys.argv[2]),
+                             alt_column=None, workers=int(sys.argv[3]))
+assert summary.rows > 0
+"""
 
+
+def run_command(manifest: Path, out: Path, workers: int, address: str | None) -> float:
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    if address:
+        env["RAY_ADDRESS"] = address
+    root = str(Path(__file__).resolve().parents[1])
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _COMMAND, str(manifest), str(out), str(workers),
+                    root], env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def bench_workers(texts: list[str], work: Path, runs: int) -> float:
     manifest = work / "captions" / "captions.parquet"
     manifest.parent.mkdir(parents=True)
     pq.write_table(pa.table({"id": [str(i) for i in range(len(texts))], "caption": texts}),
                    manifest, row_group_size=2048)
-    inputs = [open_input(manifest)]
     n_words = sum(len(t.split()) for t in texts)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     one, two = [], []
-    try:
-        for _ in range(runs):
-            one.append(timed(lambda: compute_text_stats(inputs, work / "w1", alt_column=None)))
-            two.append(timed(lambda: compute_text_stats(inputs, work / "w2", alt_column=None,
-                                                        workers=2)))
-    finally:
-        ray.shutdown()
+    with ray_head(cpus=2) as address:
+        for run in range(runs):  # alternating, so drift in the machine's load hits both
+            sides = [(one, 1, None), (two, 2, address)]
+            for times, workers, ray_address in sides if run % 2 == 0 else sides[::-1]:
+                times.append(run_command(manifest, work / f"w{workers}", workers,
+                                         ray_address))
     speedup = statistics.median(one) / statistics.median(two)
     print(f"command, 1 worker:    {n_words / statistics.median(one):,.0f} words/s  (runs: "
           + ", ".join(f"{s:.1f}s" for s in one) + ")")
