@@ -238,11 +238,49 @@ def test_a_grid_faint_one_way_counts_when_its_lines_are_strong_on_average() -> N
     # A pixelated box (14 px cells, feathered) from the evaluation's calibration seeds:
     # across its rows the soft minimum over grid lines fails, as some lines lie between
     # cells of nearly one colour; at the period the other direction found, their mean
-    # is strong and the cells are flat.
+    # is strong and the cells are flat. On the stride-32 tiles alone (the stride-16 tiles
+    # around them find this box both ways too).
     image = eval_sample("pixelate_feather", seed=2, index=11)
-    assert detect_mosaic(image, MosaicFilterConfig(weak_contrast=0.0)).score < 1.0
-    result = detect_mosaic(image)
+    coarse = MosaicFilterConfig(fine_stride=0, weak_contrast=0.0)
+    assert detect_mosaic(image, coarse).score < 1.0
+    result = detect_mosaic(image, MosaicFilterConfig(fine_stride=0))
     assert result.kind == "pixelation" and result.period == 14 and result.score >= 1.0
+
+
+def test_a_grid_seen_one_way_on_the_coarse_tiles_is_searched_on_the_fine_grid() -> None:
+    # A pixelated box (19 px cells) from the calibration seeds: on the stride-32 tiles over
+    # it the grid shows one way only (across the rows the soft minimum fails), and those
+    # tiles alone fall short; the stride-16 tiles around them find it both ways.
+    image = eval_sample("pixelate_center", seed=5, index=14)
+    luma = np.asarray(image.convert("L"))
+    dx = np.abs(np.diff(luma[:-1].astype(np.int16), axis=1)).astype(np.uint8)
+    coarse_cfg = MosaicFilterConfig(fine_stride=0)
+    gx, gy, step = mosaic._grids(mosaic._column_profiles(dx, 64, 32), dx, luma, coarse_cfg)
+    assert step == 32
+    over = np.zeros_like(gx["keep"])
+    over[7:10, 2:6] = True  # the tiles overlapping the box (242, 73, 344, 194)
+    assert not (np.minimum(gx["contrast"], gy["contrast"])[over] >= 0).any()
+    assert (np.maximum(gx["contrast"], gy["contrast"])[over] >= 0.3).any()
+    assert detect_mosaic(image, coarse_cfg).score < 1.0
+    result = detect_mosaic(image)
+    assert result.kind == "pixelation" and result.period == 19 and result.score >= 1.0
+
+
+def test_the_fine_search_keeps_every_tile_the_coarse_search_kept() -> None:
+    # Here the coarse tiles find the box on their own; the fine search, set off by a
+    # promising tile elsewhere, used to replace them with that tile's neighbours only.
+    image = eval_sample("pixelate_avg", seed=5, index=18)
+    luma = np.asarray(image.convert("L"))
+    dx = np.abs(np.diff(luma[:-1].astype(np.int16), axis=1)).astype(np.uint8)
+    px = mosaic._column_profiles(dx, 64, 32)
+    coarse, _, _ = mosaic._grids(px, dx, luma, MosaicFilterConfig(fine_stride=0))
+    fine, _, step = mosaic._grids(px, dx, luma, MosaicFilterConfig())
+    assert step == 16
+    rows, cols = np.nonzero(coarse["keep"])
+    assert fine["keep"][rows * 2, cols * 2].all()
+    assert detect_mosaic(image, MosaicFilterConfig(fine_stride=0)).score >= 1.0
+    result = detect_mosaic(image)
+    assert result.kind == "pixelation" and result.period == 21 and result.score >= 1.0
 
 
 def test_a_blurred_box_merged_with_a_flat_neighbour_stands_alone_at_a_wider_opening() -> None:
