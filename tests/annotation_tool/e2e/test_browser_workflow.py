@@ -114,6 +114,9 @@ def test_unsaved_text_survives_an_offline_reload(live_server, new_page, db, imag
     item = make_item(db, project, images["astronaut"], stage=Stage.DESCRIPTION)
     page = new_page()
     ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/description")
+    # The claim must be in before the network drops: typed earlier, the text was
+    # overwritten by the claimed item's arriving (a race CI hit once).
+    expect(page.locator("#item-meta")).to_contain_text(f"item {item.id}")
     page.context.set_offline(True)
     page.locator("#editor").fill("A white spacesuit typed while offline.")
     expect(page.locator("#save-state")).to_contain_text("offline")
