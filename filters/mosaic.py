@@ -455,16 +455,20 @@ def _jpeg_aligned(period: np.ndarray, phase: np.ndarray) -> np.ndarray:
     return on_blocks | on_halves
 
 
+def _horizontal_differences(luma: np.ndarray) -> np.ndarray:
+    """|luma[y, x+1] - luma[y, x]| in uint8, one row short, so that every tile has the row
+    below it for its vertical differences."""
+    h = luma.shape[0] - 1
+    # One SIMD pass (numpy needs max - min: three passes over the largest array here).
+    return cv2.absdiff(luma[:h, 1:], luma[:h, :-1])
+
+
 def pixelation_score(luma: np.ndarray, cfg: MosaicFilterConfig) -> tuple[float, int | None,
                                                                          tuple | None]:
     """Score (1.0 = decision boundary), grid period and box of the best tile group."""
     if min(luma.shape) < cfg.tile + 1:
         return 0.0, None, None
-    # One row short, so that every tile has the row below it for its vertical differences.
-    h = luma.shape[0] - 1
-    # |a - b| in one SIMD pass that stays in uint8 (numpy needs max - min: three passes
-    # over the plane; this is the largest array the detector touches).
-    dx = cv2.absdiff(luma[:h, 1:], luma[:h, :-1])
+    dx = _horizontal_differences(luma)
     gx, gy, s = _grids(_column_profiles(dx, cfg.tile, cfg.stride), dx, luma, cfg)
     ok = np.ones(gx["contrast"].shape, dtype=bool)
     passes = []

@@ -253,7 +253,7 @@ def test_a_grid_seen_one_way_on_the_coarse_tiles_is_searched_on_the_fine_grid() 
     # tiles alone fall short; the stride-16 tiles around them find it both ways.
     image = eval_sample("pixelate_center", seed=5, index=14)
     luma = np.asarray(image.convert("L"))
-    dx = np.abs(np.diff(luma[:-1].astype(np.int16), axis=1)).astype(np.uint8)
+    dx = mosaic._horizontal_differences(luma)
     coarse_cfg = MosaicFilterConfig(fine_stride=0)
     gx, gy, step = mosaic._grids(mosaic._column_profiles(dx, 64, 32), dx, luma, coarse_cfg)
     assert step == 32
@@ -271,7 +271,7 @@ def test_the_fine_search_keeps_every_tile_the_coarse_search_kept() -> None:
     # promising tile elsewhere, used to replace them with that tile's neighbours only.
     image = eval_sample("pixelate_avg", seed=5, index=18)
     luma = np.asarray(image.convert("L"))
-    dx = np.abs(np.diff(luma[:-1].astype(np.int16), axis=1)).astype(np.uint8)
+    dx = mosaic._horizontal_differences(luma)
     px = mosaic._column_profiles(dx, 64, 32)
     coarse, _, _ = mosaic._grids(px, dx, luma, MosaicFilterConfig(fine_stride=0))
     fine, _, step = mosaic._grids(px, dx, luma, MosaicFilterConfig())
