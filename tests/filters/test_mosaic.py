@@ -230,8 +230,7 @@ def test_a_round_flat_area_has_no_straight_sides() -> None:
 def eval_sample(category: str, seed: int, index: int) -> Image.Image:
     """The ``index``-th image of ``category`` in ``python -m filters.mosaic_eval --seed``
     (each category draws from its own generator, so fewer per category give the same)."""
-    found = [s for s in generate(index + 1, seed) if s.category == category]
-    return found[index].image
+    return list(generate(index + 1, seed, categories=(category,)))[index].image
 
 
 def test_a_grid_faint_one_way_counts_when_its_lines_are_strong_on_average() -> None:
@@ -295,3 +294,35 @@ def test_fast_closing_matches_scipy(size: int) -> None:
     rel = np.random.default_rng(size).normal(-3, 2, (23, 31)).astype(np.float32)
     expected = ndimage.grey_closing(rel, size=(size, size), mode="constant", cval=np.inf)
     assert np.array_equal(mosaic._closing(rel, size), expected)
+
+
+def test_a_blurred_flat_area_counts_when_no_line_crosses_it() -> None:
+    # Grass blurred at a large sigma (evaluation seed 21): JPEG leaves nearly every 8x8
+    # block inside it flat, as it does two neighbouring tiles of one colour.
+    image = eval_sample("blur_box", seed=21, index=7)
+    result = detect_mosaic(image)
+    assert result.kind == "blur" and result.score >= 1.0
+    luma = np.asarray(image.convert("L"))
+    assert mosaic._jpeg_flat_share(luma, result.box) > MosaicFilterConfig().max_flat_cells
+    # Rejecting every flat island, as the detector did before, loses it.
+    assert detect_mosaic(image, MosaicFilterConfig(max_flat_line=0.0)).score < 1.0
+
+
+def test_two_tiles_of_one_colour_with_grout_across_are_not_a_blurred_box() -> None:
+    image = eval_sample("tex_tiles", seed=2, index=20)
+    lenient = detect_mosaic(image, MosaicFilterConfig(max_flat_cells=1.0))
+    assert lenient.kind == "blur" and lenient.score >= 1.0
+    assert detect_mosaic(image).score < 1.0
+
+
+def test_crossing_line_sees_grout_across_a_flat_box_and_none_across_a_blur() -> None:
+    rng = np.random.default_rng(4)
+    flat = np.full((200, 200), 128.0) + rng.normal(0, 1, (200, 200))
+    tiles = flat.copy()
+    tiles[98:102, 20:180] = 100.0  # 2 px of grout on the half-size plane
+    blur = ndimage.gaussian_filter(rng.normal(128, 30, (200, 200)), 10)
+    box, factor = (40, 40, 160, 160), 2  # full-res px on a plane reduced 2x
+    limit = MosaicFilterConfig().max_flat_line
+    assert mosaic._crossing_line(tiles[::2, ::2], box, factor) > limit
+    assert mosaic._crossing_line(flat[::2, ::2], box, factor) < limit
+    assert mosaic._crossing_line(blur[::2, ::2], box, factor) < limit
