@@ -371,6 +371,9 @@ def generate(n: int, seed: int = 0, categories: tuple[str, ...] = CATEGORIES
              ) -> Iterator[Sample]:
     """``n`` samples per category, reproducible from ``seed``; each category draws from
     its own generator, so asking for fewer categories gives the same images."""
+    unknown = sorted(set(categories) - set(CATEGORIES))
+    if unknown:
+        raise ValueError(f"unknown categories {unknown}; known: {', '.join(CATEGORIES)}")
     for ci, category in enumerate(CATEGORIES):
         if category not in categories:
             continue

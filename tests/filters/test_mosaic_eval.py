@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import ndimage
 
 from filters.mosaic_eval import (
@@ -40,6 +41,11 @@ def test_fewer_categories_give_the_same_images() -> None:
     alone = list(generate(2, seed=3, categories=("blur_box", "tex_grid")))
     together = [s for s in generate(2, seed=3) if s.category in ("blur_box", "tex_grid")]
     assert [s.image.tobytes() for s in alone] == [s.image.tobytes() for s in together]
+
+
+def test_an_unknown_category_is_named() -> None:
+    with pytest.raises(ValueError, match=r"unknown categories \['blur'\]; known: pixelate_avg"):
+        next(generate(1, categories=("blur_box", "blur")))
 
 
 def _sky_and_texture() -> np.ndarray:
