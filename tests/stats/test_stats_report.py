@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 from stats_helpers import make_run, manifest_row
 
+from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE
+from stats.plots import _printable, plot_top_nouns
 from stats.report import markdown_table, write_run_report
 
 
@@ -41,3 +45,18 @@ def test_markdown_table_escapes_cells() -> None:
     # line breaks of any kind become one space; other unprintables are escaped
     row = ["tior\x1a", "a\r\n\u2028b\u200bc\x7f"]
     assert markdown_table(["a", "b"], [row]).splitlines()[2] == "| tior\\x1a | a b\\u200bc\\x7f |"
+
+
+def test_top_nouns_plot_escapes_control_characters(tmp_path: Path) -> None:
+    # A captioner's stray control bytes end up as nouns; no font has glyphs for them, and
+    # two nouns that print alike must stay two bars.
+    nouns = pa.table({
+        "text": [CAPTION_SIDE, CAPTION_SIDE, CAPTION_SIDE, ALT_TEXT_SIDE],
+        "noun": ["dog\x1a", "café", "dog\x04", "cat"],
+        "share": [0.5, 0.4, 0.3, 0.2],
+    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns of each missing glyph
+        path = plot_top_nouns(nouns, tmp_path / "top_nouns.png")
+    assert path.is_file()
+    assert _printable("dog\x1a") == "dog\\x1a" and _printable("café") == "café"
