@@ -83,16 +83,17 @@ def plot_top_nouns(nouns: pa.Table, path: Path, top: int = TOP_NOUNS) -> Path:
         # Positions, not the nouns, on the axis: two nouns that print alike stay two bars.
         ax.barh(range(len(best)), [100 * r["share"] for r in reversed(best)],
                 color=SIDE_COLORS[side])
-        ax.set_yticks(range(len(best)), [_printable(r["noun"]) for r in reversed(best)])
+        ax.set_yticks(range(len(best)), [printable(r["noun"]) for r in reversed(best)])
         ax.set_title(f"Top nouns: {SIDE_LABELS[side]}")
         ax.set_xlabel("% of texts containing the noun")
     return _save(fig, path)
 
 
-def _printable(text: str) -> str:
-    """``text`` with control characters escaped (``\\x1a``): a captioner's stray control
-    bytes become nouns, and no font has a glyph for them."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+def printable(text: str) -> str:
+    """``text`` with control and other unprintable characters as escapes (``\\x1a``,
+    ``\\u2028``): noise in a caption or a noun, which no font has a glyph for and which
+    would vanish from a plot or break a Markdown table."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def plot_captioners(summary: pa.Table, path: Path) -> Path:

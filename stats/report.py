@@ -129,10 +129,7 @@ _LINE_BREAKS = re.compile(r"[\r\n\t\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def cell(value: Any) -> str:
-        text = _LINE_BREAKS.sub(" ", str(value)).replace("|", "\\|")
-        # control and other unprintable characters (noise in a caption or a noun) as
-        # escapes, so a cell can neither vanish nor break the table in a viewer
-        return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+        return plots.printable(_LINE_BREAKS.sub(" ", str(value)).replace("|", "\\|"))
 
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

@@ -9,7 +9,7 @@ from PIL import Image
 from stats_helpers import make_run, manifest_row
 
 from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE
-from stats.plots import _printable, plot_top_nouns
+from stats.plots import plot_top_nouns, printable
 from stats.report import markdown_table, write_run_report
 
 
@@ -59,4 +59,4 @@ def test_top_nouns_plot_escapes_control_characters(tmp_path: Path) -> None:
         warnings.simplefilter("error")  # matplotlib warns of each missing glyph
         path = plot_top_nouns(nouns, tmp_path / "top_nouns.png")
     assert path.is_file()
-    assert _printable("dog\x1a") == "dog\\x1a" and _printable("café") == "café"
+    assert printable("dog\x1a") == "dog\\x1a" and printable("café") == "café"
