@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from curation.base import BaseSource, ShardSpec, error_record, is_remote, new_record
 from curation.image_ref import tar_ref
 from curation.probe import IMAGE_BYTES
-from curation.webdataset import count_samples, iter_samples
+from curation.tar_samples import count_samples, read_planned_samples
 
 ERROR_MISSING_JSON = "sa1b_missing_json"
 ERROR_MISSING_JPG = "sa1b_missing_jpg"
@@ -394,32 +394,13 @@ class SA1BSource(BaseSource):
 
     def read(self, shard: ShardSpec, run_id: str) -> Iterator[dict[str, Any]]:
         tar_path = Path(shard.uri)
-        emitted = 0
-        seen: set[str] = set()
-        reason = f"{ERROR_BAD_TAR}: tar has fewer samples than planned"
-        try:
-            for raw_key, files, names in iter_samples(tar_path):
-                if emitted == shard.n_records:
-                    break  # the tar grew since planning: the plan is the row contract
-                key = raw_key.removeprefix("./")  # SA-1B members are ./sa_<n>.jpg
-                source_key = f"{tar_path.name}/{key}"
-                if key in seen:
-                    # its members are not adjacent: a second row of the same key
-                    # needs a key of its own, or the shard would hold a duplicate id
-                    yield error_record(
-                        shard, f"{source_key}#{emitted}", run_id,
-                        f"{ERROR_SPLIT_SAMPLE}: members of {key} are not adjacent in the tar",
-                    )
-                else:
-                    yield self._record(shard, run_id, tar_path, source_key, files, names)
-                seen.add(key)
-                emitted += 1
-        except (tarfile.TarError, OSError) as exc:
-            reason = f"{ERROR_BAD_TAR}: {exc}"
-        # samples not reached (a tar broken part-way) still get their row, so the
-        # shard's count from the plan reconciles
-        for missing in range(emitted, shard.n_records):
-            yield error_record(shard, f"{tar_path.name}/#unread-{missing}", run_id, reason)
+        yield from read_planned_samples(
+            shard, run_id,
+            lambda source_key, files, names: self._record(
+                shard, run_id, tar_path, source_key, files, names),
+            split_error=ERROR_SPLIT_SAMPLE, unreadable_error=ERROR_BAD_TAR,
+            strip_prefix="./",  # SA-1B members are ./sa_<n>.jpg
+        )
 
     def _record(
         self,

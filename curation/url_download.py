@@ -213,7 +213,7 @@ def download_shard(
 def read_downloaded(folder: Path, shard_number: int) -> Iterator[DownloadedSample]:
     """One sample per downloaded-or-failed row of the shard, successes streamed from
     the tar (images are not all held in memory)."""
-    from curation.webdataset import iter_samples
+    from curation.tar_samples import iter_samples
 
     paths = shard_paths(folder, shard_number)
     statuses = pq.read_table(

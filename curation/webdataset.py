@@ -1,15 +1,15 @@
 """Webdataset tar shards (img2dataset output and the like): one tar = one shard.
 
 A sample is the run of consecutive members sharing a key (``dir/key.ext``); its image
-member becomes the record, ``key.json`` / ``key.txt`` its metadata. Tars are streamed
-member by member, never unpacked to disk. A sample without an image, with two images,
-or with a malformed JSON sidecar becomes an ``error`` row.
+member becomes the record, ``key.json`` / ``key.txt`` its metadata. A sample without an
+image, with two images, or with a malformed JSON sidecar becomes an ``error`` row. The
+row contract (the planned count, a key split apart, a tar changed since planning) is
+``curation.tar_samples``, shared with ``sa1b``.
 """
 
 from __future__ import annotations
 
 import glob
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -20,9 +20,11 @@ from curation.base import IMAGE_EXTENSIONS, BaseSource, ShardSpec, error_record,
 from curation.image_ref import tar_ref
 from curation.probe import IMAGE_BYTES
 from curation.sidecar import SidecarError, parse_sidecars
+from curation.tar_samples import count_samples, read_planned_samples
 
 ERROR_NO_IMAGE = "webdataset_no_image"
 ERROR_MANY_IMAGES = "webdataset_several_images"
+ERROR_SPLIT_SAMPLE = "webdataset_split_sample"
 ERROR_BAD_TAR = "webdataset_unreadable_tar"
 
 
@@ -41,44 +43,6 @@ class WebDatasetSourceConfig(BaseModel):
             if not glob.glob(str(Path(pattern).expanduser())):
                 raise ValueError(f"no tar file matches {pattern!r}")
         return patterns
-
-
-def split_member_name(name: str) -> tuple[str, str]:
-    """``a/b/000123.jpg`` -> (``a/b/000123``, ``jpg``); webdataset keys end at the first dot
-    of the base name, so ``x.seg.png`` belongs to sample ``x``."""
-    directory, _, base = name.rpartition("/")
-    stem, _, extension = base.partition(".")
-    key = f"{directory}/{stem}" if directory else stem
-    return key, extension.lower()
-
-
-def iter_samples(path: Path) -> Iterator[tuple[str, dict[str, bytes], dict[str, str]]]:
-    """(key, {extension: bytes}, {extension: member name}) for each run of consecutive
-    members with one key."""
-    key: str | None = None
-    files: dict[str, bytes] = {}
-    names: dict[str, str] = {}
-    with tarfile.open(path, mode="r|*") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            member_key, extension = split_member_name(member.name)
-            if key is not None and member_key != key:
-                yield key, files, names
-                files, names = {}, {}
-            key = member_key
-            extracted = tar.extractfile(member)
-            files[extension] = extracted.read() if extracted else b""
-            names[extension] = member.name
-    if key is not None:
-        yield key, files, names
-
-
-def count_samples(path: Path) -> int:
-    with tarfile.open(path, mode="r:*") as tar:
-        keys = [split_member_name(m.name)[0] for m in tar.getmembers() if m.isfile()]
-    # consecutive runs, the same grouping ``iter_samples`` uses
-    return sum(1 for i, key in enumerate(keys) if i == 0 or keys[i - 1] != key)
 
 
 class WebDatasetSource(BaseSource):
@@ -108,38 +72,27 @@ class WebDatasetSource(BaseSource):
 
     def read(self, shard: ShardSpec, run_id: str) -> Iterator[dict[str, Any]]:
         tar_path = Path(shard.uri)
-        prefix = tar_path.name
-        emitted = 0
-        try:
-            for key, files, names in iter_samples(tar_path):
-                source_key = f"{prefix}/{key}"
-                emitted += 1
-                images = sorted(ext for ext in files if ext in IMAGE_EXTENSIONS)
-                if not images:
-                    yield error_record(
-                        shard, source_key, run_id,
-                        f"{ERROR_NO_IMAGE}: sample has only {sorted(files)}",
-                    )
-                    continue
-                if len(images) > 1:
-                    yield error_record(
-                        shard, source_key, run_id,
-                        f"{ERROR_MANY_IMAGES}: {images}",
-                    )
-                    continue
-                try:
-                    metadata = parse_sidecars(files)
-                except SidecarError as exc:
-                    yield error_record(shard, source_key, run_id, str(exc))
-                    continue
-                record = new_record(shard, source_key, run_id)
-                record.update(metadata, image_ref=tar_ref(tar_path, names[images[0]]))
-                record[IMAGE_BYTES] = files[images[0]]
-                yield record
-        except (tarfile.TarError, OSError) as exc:
-            # The tar broke part-way: the samples not reached still get their row so
-            # the shard's count (from the plan) reconciles.
-            for missing in range(emitted, shard.n_records):
-                yield error_record(
-                    shard, f"{prefix}/#unread-{missing}", run_id, f"{ERROR_BAD_TAR}: {exc}"
-                )
+
+        def sample_row(
+            source_key: str, files: dict[str, bytes], names: dict[str, str]
+        ) -> dict[str, Any]:
+            images = sorted(ext for ext in files if ext in IMAGE_EXTENSIONS)
+            if not images:
+                return error_record(shard, source_key, run_id,
+                                    f"{ERROR_NO_IMAGE}: sample has only {sorted(files)}")
+            if len(images) > 1:
+                return error_record(shard, source_key, run_id,
+                                    f"{ERROR_MANY_IMAGES}: {images}")
+            try:
+                metadata = parse_sidecars(files)
+            except SidecarError as exc:
+                return error_record(shard, source_key, run_id, str(exc))
+            record = new_record(shard, source_key, run_id)
+            record.update(metadata, image_ref=tar_ref(tar_path, names[images[0]]))
+            record[IMAGE_BYTES] = files[images[0]]
+            return record
+
+        yield from read_planned_samples(
+            shard, run_id, sample_row,
+            split_error=ERROR_SPLIT_SAMPLE, unreadable_error=ERROR_BAD_TAR,
+        )

@@ -12,7 +12,8 @@ from curation.folder import FolderSource, FolderSourceConfig
 from curation.image_ref import ImageRefError, file_ref, open_image_ref, tar_ref
 from curation.probe import IMAGE_BYTES
 from curation.registry import MultiSource
-from curation.webdataset import WebDatasetSource, WebDatasetSourceConfig, split_member_name
+from curation.tar_samples import split_member_name
+from curation.webdataset import WebDatasetSource, WebDatasetSourceConfig
 from paraimage.manifest import record_id
 
 
