@@ -7,7 +7,9 @@ bookkeeping: modes, counters, leaving non-kept rows alone.
 
 Modes, from the config: ``on`` scores and rejects; ``score_only`` scores and never
 rejects (users score first and choose thresholds later); ``off`` is not built at all
-(``build_filter`` returns ``None``).
+(``build_filter`` returns ``None``). YAML 1.1 reads an unquoted ``on``/``off`` (and
+``yes``/``no``, ``true``/``false``) as a boolean, so a mode given as a boolean means
+``on`` or ``off``, in the config file and in ``--set`` alike; case does not matter.
 """
 
 from __future__ import annotations
@@ -15,12 +17,20 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from PIL import Image
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-FilterMode = Literal["on", "off", "score_only"]
+
+def _mode_as_typed(value: Any) -> Any:
+    """``mode: off`` arrives from YAML as ``False``: read a boolean as the word typed."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+FilterMode = Annotated[Literal["on", "off", "score_only"], BeforeValidator(_mode_as_typed)]
 
 # Shared counter labels, so stats JSONs and tests never spell them ad hoc.
 STAT_TOTAL = "total"

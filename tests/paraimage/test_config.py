@@ -116,6 +116,40 @@ def test_filters_are_configured_by_name_in_pipeline_order(tmp_path: Path, minima
     assert "filters.safety: unknown key" in str(error.value)
 
 
+# what a user types -> the mode; unquoted on/off/yes/no/true/false are YAML 1.1 booleans
+TYPED_MODES = [
+    ("off", "off"), ("on", "on"), ("Off", "off"), ("ON", "on"), ("no", "off"),
+    ("yes", "on"), ("false", "off"), ("true", "on"), ("'off'", "off"), ('"on"', "on"),
+    ("score_only", "score_only"), ("Score_Only", "score_only"),
+]
+
+
+@pytest.mark.parametrize(("typed", "mode"), TYPED_MODES)
+@pytest.mark.parametrize("filter_name", ["mosaic", "resolution", "dedup", "aesthetic"])
+def test_every_filter_mode_accepts_what_a_user_types(
+    tmp_path: Path, minimal: dict, typed: str, mode: str, filter_name: str
+) -> None:
+    on_command_line = load_config(
+        write_config(tmp_path, minimal), [f"filters.{filter_name}.mode={typed}"]
+    )
+    # the same line typed into the YAML file (not through safe_dump, which would quote it)
+    text = write_config(tmp_path, minimal).read_text()
+    in_file = tmp_path / "typed.yaml"
+    in_file.write_text(f"{text}filters:\n  {filter_name}:\n    mode: {typed}\n")
+    for config in (on_command_line, load_config(in_file)):
+        assert getattr(config.filters, filter_name).mode == mode
+        assert config.filters.order == ([] if mode == "off" else [filter_name])
+
+
+def test_an_unknown_mode_is_named(tmp_path: Path, minimal: dict) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(tmp_path, minimal), ["filters.mosaic.mode=sometimes"])
+    assert str(error.value) == (
+        "invalid configuration:\n"
+        "  filters.mosaic.mode: Input should be 'on', 'off' or 'score_only'"
+    )
+
+
 def test_overrides_parse_yaml_values_and_nest(tmp_path: Path, minimal: dict) -> None:
     config = load_config(
         write_config(tmp_path, minimal),
