@@ -9,6 +9,9 @@ from pathlib import Path
 # LOCK_TTL_S / 4, so a closed tab frees its item within about this many seconds.
 DEFAULT_LOCK_TTL_S = 120
 SESSION_TTL_S = 12 * 3600
+# A description someone started stays theirs; another annotator may take it over only
+# after this long with no heartbeat and no save on it (one session's length).
+DEFAULT_TAKEOVER_AFTER_S = SESSION_TTL_S
 COOKIE_SESSION = "pi_session"
 COOKIE_LOGIN_CSRF = "pi_login_csrf"
 HEADER_CSRF = "X-CSRF-Token"
@@ -33,6 +36,7 @@ class Settings:
     manifest_roots: tuple[Path, ...] = field(default_factory=tuple)
     lock_ttl_s: int = DEFAULT_LOCK_TTL_S
     session_ttl_s: int = SESSION_TTL_S
+    takeover_after_s: int = DEFAULT_TAKEOVER_AFTER_S
     secure_cookies: bool = False  # True behind HTTPS
 
     @property

@@ -12,7 +12,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -29,6 +29,7 @@ from annotation_tool.models import (
     User,
     utcnow,
 )
+from annotation_tool.settings import DEFAULT_TAKEOVER_AFTER_S
 
 CANDIDATES_PER_TRY = 16
 
@@ -59,8 +60,17 @@ def lock_is_free(now: Any) -> ColumnElement[bool]:
     return or_(Item.lock_user_id.is_(None), Item.lock_expires_at < now)
 
 
-def eligibility(task: Task, user: User, project: Project) -> list[ColumnElement[bool]]:
+def eligibility(
+    task: Task, user: User, project: Project, takeover_after_s: int = DEFAULT_TAKEOVER_AFTER_S
+) -> list[ColumnElement[bool]]:
     """Conditions beyond the stage: who may take which item."""
+    if task is Task.DESCRIPTION:
+        # A started description stays with its author; someone else gets it only once
+        # nobody has touched it (no heartbeat, no save) for takeover_after_s.
+        abandoned = Item.updated_at < utcnow() - timedelta(seconds=takeover_after_s)
+        return [
+            or_(Item.describer_id.is_(None), Item.describer_id == user.id, abandoned),
+        ]
     if task is Task.INSPECTION:
         # Each score is checked by two different people, neither of them its annotator.
         already = exists().where(
@@ -133,15 +143,17 @@ def claim_next(
     task: Task,
     ttl_s: int,
     exclude: Iterable[int] = (),
+    takeover_after_s: int = DEFAULT_TAKEOVER_AFTER_S,
 ) -> Item | None:
     """The item ``user`` works on next for ``task``, locked to them; None if the queue
-    is empty. An item they already hold (a reloaded page) comes back first."""
+    is empty. An item they already hold (a reloaded page) comes back first, then a
+    description they started."""
     now = utcnow()
     stages = [s.value for s in TASK_STAGES[task]]
     rules = [
         Item.project_id == project.id,
         Item.stage.in_(stages),
-        *eligibility(task, user, project),
+        *eligibility(task, user, project, takeover_after_s),
     ]
     excluded = [int(i) for i in exclude]
     rules_now = [*rules, Item.id.not_in(excluded)] if excluded else rules
@@ -159,7 +171,10 @@ def claim_next(
     )
     candidates = [held] if held is not None else []
     if not candidates:
-        query = select(Item.id).where(*rules_now, lock_is_free(now)).order_by(Item.id)
+        order = [Item.id]
+        if task is Task.DESCRIPTION:
+            order.insert(0, case((Item.describer_id == user.id, 0), else_=1))
+        query = select(Item.id).where(*rules_now, lock_is_free(now)).order_by(*order)
         candidates = list(db.scalars(query.limit(CANDIDATES_PER_TRY)))
     for item_id in candidates:
         # Repeat the stage and eligibility test inside the UPDATE: the row may have

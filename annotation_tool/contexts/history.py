@@ -1,7 +1,10 @@
-"""An item's full history: every score, description version, review and log entry."""
+"""An item's history (every score, description version, review and log entry), cut
+down to what one reader may see; the same ``ItemVisibility`` shapes the item view."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -10,15 +13,39 @@ from sqlalchemy.orm import Session
 from annotation_tool.contexts import audit_log
 from annotation_tool.contexts.audits import reviews
 from annotation_tool.contexts.descriptions import versions
-from annotation_tool.models import Item, Score, User
+from annotation_tool.models import Item, Score, User, VersionKind
 
 
-def item_history(db: Session, item: Item) -> dict[str, Any]:
+class TextAccess(StrEnum):
+    NONE = "none"
+    SUBMITTED = "submitted"  # only texts as submitted for audit (reviewers)
+    ALL = "all"  # every version, autosaves included (the author, admins)
+
+
+@dataclass(frozen=True)
+class ItemVisibility:
+    """What one reader may see of one item (built by ``ItemPolicy.visibility``)."""
+
+    reader_id: int
+    all_scores: bool  # every round's score, else only the reader's own
+    names: bool  # who scored, wrote and reviewed
+    text: TextAccess
+    reviews: bool
+    log: bool  # the raw audit log
+
+
+def item_history(db: Session, item: Item, view: ItemVisibility) -> dict[str, Any]:
     names = {u.id: u.username for u in db.scalars(select(User))}
 
     def who(user_id: int | None) -> str | None:
-        return names.get(user_id) if user_id is not None else None
+        if user_id is None or not (view.names or user_id == view.reader_id):
+            return None
+        return names.get(user_id)
 
+    scores = db.scalars(select(Score).where(Score.item_id == item.id).order_by(Score.id))
+    texts = [] if view.text is TextAccess.NONE else versions(db, item.id)
+    if view.text is TextAccess.SUBMITTED:
+        texts = [v for v in texts if v.kind == VersionKind.SUBMIT]
     return {
         "scores": [
             {
@@ -29,7 +56,8 @@ def item_history(db: Session, item: Item) -> dict[str, Any]:
                 "comment": s.comment,
                 "at": s.created_at,
             }
-            for s in db.scalars(select(Score).where(Score.item_id == item.id).order_by(Score.id))
+            for s in scores
+            if view.all_scores or s.user_id == view.reader_id
         ],
         "versions": [
             {
@@ -40,7 +68,7 @@ def item_history(db: Session, item: Item) -> dict[str, Any]:
                 "draft_model": v.draft_model,
                 "at": v.created_at,
             }
-            for v in versions(db, item.id)
+            for v in texts
         ],
         "reviews": [
             {
@@ -53,10 +81,10 @@ def item_history(db: Session, item: Item) -> dict[str, Any]:
                 "comment": r.comment,
                 "at": r.created_at,
             }
-            for r in reviews(db, item.id)
+            for r in (reviews(db, item.id) if view.reviews else [])
         ],
         "log": [
             {"action": e.action, "user": who(e.user_id), "data": e.data, "at": e.at}
-            for e in audit_log.item_log(db, item.id)
+            for e in (audit_log.item_log(db, item.id) if view.log else [])
         ],
     }

@@ -49,3 +49,29 @@ def test_migrations_render_for_postgresql():
     ddl = buffer.getvalue()
     assert ddl.count("CREATE TABLE") == 11  # ten tables and alembic_version
     assert "CREATE INDEX ix_items_lock_user ON items (lock_user_id)" in ddl
+
+
+def test_started_descriptions_get_their_author(tmp_path):
+    """0002: a description saved before describer_id was set on the first save."""
+    path = tmp_path / "m.db"
+    upgrade(sqlite_url(path), "0001")
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "INSERT INTO users (id, username, password_hash, role, is_active, created_at)"
+        " VALUES (7, 'ann', 'x', 'annotator', 1, '2026-01-01');"
+        "INSERT INTO projects (id, name, kind, description, use_drafts, assessors_per_item,"
+        " created_at) VALUES (1, 'p', 'paraimage_small', '', 1, 3, '2026-01-01');"
+        "INSERT INTO items (id, project_id, image_id, image_ref, source, source_key, stage,"
+        " description_version, audit_cycle, created_at, updated_at) VALUES"
+        " (1, 1, 'a', 'file:///a', '', '', 'description', 2, 0, '2026-01-01', '2026-01-01'),"
+        " (2, 1, 'b', 'file:///b', '', '', 'description', 1, 0, '2026-01-01', '2026-01-01');"
+        "INSERT INTO description_versions (item_id, version, kind, text, author_id, created_at)"
+        " VALUES (1, 1, 'draft', 'vlm', NULL, '2026-01-01'),"
+        " (1, 2, 'autosave', 'mine', 7, '2026-01-01'),"
+        " (2, 1, 'draft', 'vlm', NULL, '2026-01-01');"
+    )
+    conn.commit()
+    conn.close()
+    upgrade(sqlite_url(path))
+    rows = sqlite3.connect(path).execute("SELECT id, describer_id FROM items ORDER BY id")
+    assert rows.fetchall() == [(1, 7), (2, None)]

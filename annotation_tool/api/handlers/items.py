@@ -19,8 +19,9 @@ from annotation_tool.api.schemas.items import (
 from annotation_tool.contexts import claims, descriptions, history, images, study
 from annotation_tool.contexts.audits import reviews
 from annotation_tool.contexts.claims import STAGE_TASK, Task
+from annotation_tool.contexts.history import TextAccess
 from annotation_tool.contexts.selection import latest_scores
-from annotation_tool.models import Item, Project, Role, Stage, User
+from annotation_tool.models import Item, Project, Stage, User
 
 router = APIRouter(tags=["items"])
 
@@ -28,22 +29,25 @@ IMAGE_CACHE = "private, max-age=3600"  # images behind a login: browser cache on
 
 
 def item_view(db: Session, item: Item, user: User) -> ItemOut:
-    """What ``user`` may see of ``item``: annotators see their own scores only;
-    reviewers and admins see every round; assessors never see a caption's model."""
-    privileged = user.role in (Role.ADMIN, Role.REVIEWER)
+    """What ``user`` may see of ``item`` (``ItemPolicy.visibility``); assessors never
+    see a caption's model."""
+    view = ItemPolicy.visibility(item, user)
     scores = [
         ScoreView(
             round=s.round,
             score=s.score,
-            user=None if not privileged else _name(db, s.user_id),
+            user=_name(db, s.user_id) if view.names else None,
             comment=s.comment,
             checklist=s.checklist,
         )
         for s in latest_scores(db, item.id).values()
-        if privileged or s.user_id == user.id
+        if view.all_scores or s.user_id == user.id
     ]
-    current = descriptions.current_version(db, item)
-    can_read_text = privileged or user.id in (item.describer_id, item.lock_user_id)
+    text = None
+    if view.text is TextAccess.ALL:
+        text = descriptions.current_version(db, item)
+    elif view.text is TextAccess.SUBMITTED:
+        text = descriptions.last_submitted(db, item)
     captions: list[CaptionView] = []
     if item.stage == Stage.STUDY:
         captions = [
@@ -66,11 +70,15 @@ def item_view(db: Session, item: Item, user: User) -> ItemOut:
         locked_by_me=item.lock_user_id == user.id,
         scores=scores,
         description=(
-            DescriptionView(version=current.version, kind=current.kind, text=current.text)
-            if current is not None and can_read_text
+            DescriptionView(version=text.version, kind=text.kind, text=text.text)
+            if text is not None
             else None
         ),
-        draft_model=descriptions.draft_model_used(db, item.id) if can_read_text else None,
+        draft_model=(
+            descriptions.draft_model_used(db, item.id)
+            if view.text is not TextAccess.NONE
+            else None
+        ),
         reviews=[
             ReviewView(
                 round=r.round,
@@ -78,11 +86,11 @@ def item_view(db: Session, item: Item, user: User) -> ItemOut:
                 decision=r.decision,
                 rules=r.rules,
                 comment=r.comment,
-                reviewer=_name(db, r.reviewer_id) if privileged else None,
+                reviewer=_name(db, r.reviewer_id) if view.names else None,
             )
             for r in reviews(db, item.id)
         ]
-        if can_read_text
+        if view.reviews
         else [],
         captions=captions,
     )
@@ -100,10 +108,13 @@ async def claim(
     task = Task(body.task)
     authorize(user, ItemPolicy.work(task))
     project = Project.get_or_raise(db, project_id)
-    item = claims.claim_next(db, user, project, task, settings.lock_ttl_s, body.exclude)
+    item = claims.claim_next(
+        db, user, project, task, settings.lock_ttl_s, body.exclude, settings.takeover_after_s
+    )
     if item is None:
         return Response(status_code=204)  # the queue is empty for this person
     if task is Task.DESCRIPTION:
+        descriptions.take_over(db, user, item)
         descriptions.ensure_draft(db, project, item)
     return item_view(db, item, user)
 
@@ -151,4 +162,4 @@ def get_thumbnail(item_id: int, user: CurrentUser, db: Db, settings: AppSettings
 def get_history(item_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.history(item))
-    return history.item_history(db, item)
+    return history.item_history(db, item, ItemPolicy.visibility(item, user))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from annotation_tool.api.policies.commons import Rule, has_role
 from annotation_tool.contexts.claims import Task
+from annotation_tool.contexts.history import ItemVisibility, TextAccess
 from annotation_tool.models import Item, Role, User
 
 TASK_ROLES: dict[Task, tuple[Role, ...]] = {
@@ -53,3 +54,21 @@ class ItemPolicy:
             return actor.id in (item.annotator_id, item.describer_id)
 
         return rule
+
+    @classmethod
+    def visibility(cls, item: Item, actor: User) -> ItemVisibility:
+        """What ``actor``, once allowed to read ``item``, sees of it: the item view and
+        the history apply the same answer. Admins see everything. Reviewers see every
+        score and submitted texts only, never an autosave. Annotators see their own
+        scores, and the texts and audit comments of descriptions they write (or, while
+        nobody has started one, the VLM draft of the item they hold); never names of
+        others, nor the log."""
+        if actor.role == Role.ADMIN:
+            return ItemVisibility(actor.id, True, True, TextAccess.ALL, True, True)
+        if actor.role == Role.REVIEWER:
+            return ItemVisibility(actor.id, True, True, TextAccess.SUBMITTED, True, False)
+        writes = item.describer_id == actor.id or (
+            item.describer_id is None and item.lock_user_id == actor.id
+        )
+        text = TextAccess.ALL if writes else TextAccess.NONE
+        return ItemVisibility(actor.id, False, False, text, writes, False)

@@ -140,3 +140,55 @@ class TestPostClaims:
         client = client_for(annotator)
         for task in ("inspection", "audit", "settle"):
             assert client.post(self.url(project.id), json={"task": task}).status_code == 403
+
+
+class TestPostClaimsOfStartedDescriptions:
+    """Issue 22.1: a started description changes hands only by an explicit, logged
+    takeover once its author has left it for takeover_after_s."""
+
+    def url(self, project_id: int) -> str:
+        return f"/api/projects/{project_id}/claims"
+
+    def start(self, client, project, item) -> None:
+        client.post(self.url(project.id), json={"task": "description"})
+        client.put(f"/api/items/{item.id}/description", json={"text": "begun", "base_version": 0})
+        client.delete(f"/api/items/{item.id}/lock")
+
+    def test_started_description_is_not_handed_to_another(
+        self, client_for, annotator, annotator2, db, images
+    ):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION)
+        self.start(client_for(annotator), project, item)
+        resp = client_for(annotator2).post(self.url(project.id), json={"task": "description"})
+        assert resp.status_code == 204
+
+    def test_abandoned_description_is_taken_over_and_logged(
+        self, client_for, annotator, annotator2, admin, db, images, settings
+    ):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION)
+        self.start(client_for(annotator), project, item)
+        db.expire_all()
+        stored = db.get(Item, item.id)
+        stored.updated_at = utcnow() - timedelta(seconds=settings.takeover_after_s + 1)
+        db.commit()
+        got = client_for(annotator2).post(self.url(project.id), json={"task": "description"})
+        assert (got.json()["id"], got.json()["description"]["text"]) == (item.id, "begun")
+        db.expire_all()
+        assert db.get(Item, item.id).describer_id == annotator2.id
+        history = client_for(admin).get(f"/api/items/{item.id}/history").json()
+        assert [v["author"] for v in history["versions"]] == ["ann"]
+        takeover = [e for e in history["log"] if e["action"] == "description.takeover"]
+        assert [(e["user"], e["data"]) for e in takeover] == [
+            ("bob", {"from_user": annotator.id, "version": 1})
+        ]
+
+    def test_own_started_description_comes_back_first(self, client_for, annotator, db, images):
+        project = make_project(db)
+        make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION)
+        started = make_item(db, project, images["rocket"], stage=Stage.DESCRIPTION)
+        started.describer_id = annotator.id
+        db.commit()
+        got = client_for(annotator).post(self.url(project.id), json={"task": "description"})
+        assert got.json()["id"] == started.id

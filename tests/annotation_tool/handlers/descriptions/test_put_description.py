@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from review_factories import make_item, make_project, role_users_status
+from review_factories import GOOD_DESCRIPTION, make_item, make_project, role_users_status
 
-from annotation_tool.models import DescriptionVersion, Stage
+from annotation_tool.models import DescriptionVersion, Item, Stage
 
 
 class TestPutDescription:
@@ -73,3 +73,57 @@ class TestPutDescription:
             client_for, db, "PUT", self.url(item.id), json={"text": "x", "base_version": 0}
         )
         assert statuses == {"annotator": 200, "reviewer": 403, "admin": 403}
+
+
+class TestPutDescriptionOfAnotherAnnotator:
+    """Issue 22.1: a stale PUT must neither read nor take someone else's started text."""
+
+    def url(self, item_id: int) -> str:
+        return f"/api/items/{item_id}/description"
+
+    def started_by(self, client, project, item) -> None:
+        client.post(f"/api/projects/{project.id}/claims", json={"task": "description"})
+        assert client.put(self.url(item.id), json={"text": "my secret draft", "base_version": 0})
+        client.delete(f"/api/items/{item.id}/lock")  # the lock is free again
+
+    def test_conflict_reply_carries_no_text(self, client_for, annotator, annotator2, db, images):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION)
+        self.started_by(client_for(annotator), project, item)
+        other = client_for(annotator2)
+        assert other.get(f"/api/items/{item.id}").status_code == 403
+        resp = other.put(self.url(item.id), json={"text": "probe", "base_version": 0})
+        assert resp.status_code == 403
+        assert resp.json() == {
+            "error": "forbidden",
+            "message": "Another annotator is writing this description.",
+        }
+
+    def test_stale_put_and_submit_do_not_take_the_item(
+        self, client_for, annotator, annotator2, db, images
+    ):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION)
+        self.started_by(client_for(annotator), project, item)
+        other = client_for(annotator2)
+        put = other.put(self.url(item.id), json={"text": "taken", "base_version": 1})
+        submit = other.post(
+            f"/api/items/{item.id}/description/submissions",
+            json={"text": GOOD_DESCRIPTION, "base_version": 1},
+        )
+        assert (put.status_code, submit.status_code) == (403, 403)
+        db.expire_all()
+        stored = db.get(Item, item.id)
+        assert (stored.stage, stored.describer_id, stored.description_version) == (
+            Stage.DESCRIPTION,
+            annotator.id,
+            1,
+        )
+        assert [v.author_id for v in db.query(DescriptionVersion)] == [annotator.id]
+
+    def test_first_save_makes_the_author(self, client_for, annotator, db, images):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION)
+        client_for(annotator).put(self.url(item.id), json={"text": "mine", "base_version": 0})
+        db.expire_all()
+        assert db.get(Item, item.id).describer_id == annotator.id

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
-from review_factories import GOOD_DESCRIPTION, make_item, make_project, make_user
+import pytest
+from review_factories import (
+    GOOD_DESCRIPTION,
+    add_review,
+    add_score,
+    add_version,
+    make_item,
+    make_project,
+    make_user,
+)
 
-from annotation_tool.models import Stage
+from annotation_tool.models import AuditLog, Score, Stage
 
 
 class TestGetHistory:
@@ -56,3 +65,72 @@ class TestGetHistory:
         )
         assert client_for(annotator).get(self.url(item.id)).status_code == 403
         assert client_for(annotator2).get(self.url(item.id)).status_code == 200
+
+
+class TestGetHistoryIsFilteredLikeTheItemView:
+    """Issue 22.2: the history shows each role what the item view shows it."""
+
+    def url(self, item_id: int) -> str:
+        return f"/api/items/{item_id}/history"
+
+    @pytest.fixture
+    def item(self, db, images, annotator, annotator2, reviewer, reviewer2):
+        """Scored by ann, inspected by rev and rita (with comments), described by bob,
+        rejected once, and now in revision with an unsubmitted autosave."""
+        project = make_project(db)
+        item = make_item(
+            db,
+            project,
+            images["coffee"],
+            stage=Stage.REVISION,
+            annotator_id=annotator.id,
+            describer_id=annotator2.id,
+            final_score=5,
+            audit_cycle=1,
+        )
+        add_score(db, item, annotator, 0, 5)
+        for inspector in (reviewer, reviewer2):
+            Score.create(
+                db, item_id=item.id, user_id=inspector.id, round=1, score=5, comment="secret note"
+            )
+        add_version(db, item, annotator2, "submitted text", kind="submit")
+        add_review(db, item, reviewer, 1, decision="reject")
+        add_version(db, item, annotator2, "unsubmitted edit", kind="autosave")
+        AuditLog.create(db, user_id=annotator2.id, item_id=item.id, action="x", data={})
+        db.commit()
+        return item
+
+    def test_scoring_annotator_sees_only_own_score(self, client_for, annotator, item):
+        h = client_for(annotator).get(self.url(item.id)).json()
+        assert [(s["round"], s["score"], s["user"], s["comment"]) for s in h["scores"]] == [
+            (0, 5, "ann", "")
+        ]
+        assert (h["versions"], h["reviews"], h["log"]) == ([], [], [])
+
+    def test_describer_sees_own_texts_and_comments_but_no_names(
+        self, client_for, annotator2, item
+    ):
+        h = client_for(annotator2).get(self.url(item.id)).json()
+        assert h["scores"] == []
+        assert [(v["text"], v["author"]) for v in h["versions"]] == [
+            ("submitted text", "bob"),
+            ("unsubmitted edit", "bob"),
+        ]
+        assert [(r["reviewer"], r["comment"]) for r in h["reviews"]] == [(None, "fix")]
+        assert h["log"] == []
+
+    def test_reviewer_sees_submitted_texts_only(self, client_for, reviewer2, item):
+        h = client_for(reviewer2).get(self.url(item.id)).json()
+        assert [s["user"] for s in h["scores"]] == ["ann", "rev", "rita"]
+        assert [(v["version"], v["text"]) for v in h["versions"]] == [(1, "submitted text")]
+        assert [r["reviewer"] for r in h["reviews"]] == ["rev"]
+        assert h["log"] == []
+
+    def test_admin_sees_everything(self, client_for, admin, item):
+        h = client_for(admin).get(self.url(item.id)).json()
+        assert (len(h["scores"]), len(h["versions"]), len(h["reviews"]), len(h["log"])) == (
+            3,
+            2,
+            1,
+            1,
+        )

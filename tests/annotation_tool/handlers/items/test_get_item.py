@@ -57,3 +57,58 @@ class TestGetItem:
 
     def test_missing_is_404(self, client_for, admin):
         assert client_for(admin).get(self.url(999)).status_code == 404
+
+
+class TestGetItemShowsReviewersSubmittedWorkOnly:
+    """Issue 22.2: reviewers see submitted work, never an unsubmitted draft."""
+
+    def url(self, item_id: int) -> str:
+        return f"/api/items/{item_id}"
+
+    def test_draft_in_description_is_hidden(
+        self, client_for, annotator, annotator2, reviewer, db, images
+    ):
+        project = make_project(db)
+        item = make_item(
+            db,
+            project,
+            images["coffee"],
+            stage=Stage.DESCRIPTION,
+            annotator_id=annotator.id,
+            describer_id=annotator2.id,
+        )
+        add_version(db, item, annotator2, "half written", kind="autosave")
+        got = client_for(reviewer).get(self.url(item.id)).json()
+        assert (got["description"], got["draft_model"]) == (None, None)
+
+    def test_revision_shows_the_submitted_text(
+        self, client_for, annotator, reviewer, db, images
+    ):
+        project = make_project(db)
+        item = make_item(
+            db,
+            project,
+            images["coffee"],
+            stage=Stage.REVISION,
+            annotator_id=annotator.id,
+            describer_id=annotator.id,
+        )
+        add_version(db, item, annotator, "as submitted", kind="submit")
+        add_version(db, item, annotator, "being revised", kind="autosave")
+        got = client_for(reviewer).get(self.url(item.id)).json()
+        assert got["description"] == {"version": 1, "kind": "submit", "text": "as submitted"}
+        mine = client_for(annotator).get(self.url(item.id)).json()
+        assert mine["description"]["text"] == "being revised"
+
+    def test_lock_alone_does_not_show_another_annotators_text(
+        self, client_for, annotator, annotator2, db, images
+    ):
+        project = make_project(db)
+        item = make_item(
+            db, project, images["coffee"], stage=Stage.DESCRIPTION, describer_id=annotator2.id
+        )
+        add_version(db, item, annotator2, "bob's words", kind="autosave")
+        item.lock_user_id = annotator.id
+        db.commit()
+        got = client_for(annotator).get(self.url(item.id)).json()
+        assert (got["description"], got["reviews"]) == (None, [])
