@@ -90,9 +90,11 @@ def _load_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[str],
         SELECT id, sha256, phash
         FROM read_parquet($paths, union_by_name = true)
         WHERE status IN (SELECT unnest($statuses))
+           OR reject_reason IN (SELECT unnest($marked))
         ORDER BY shard_id, source_key, id
         """,
-        {"paths": list(paths), "statuses": list(statuses)},
+        {"paths": list(paths), "statuses": list(statuses),
+         "marked": list(DEDUP_REASONS.values())},
     ).fetchall()
     return {"id": [r[0] for r in rows], "sha256": [r[1] for r in rows],
             "phash": [r[2] for r in rows]}
@@ -129,7 +131,9 @@ def _near_pairs(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, order: np.nd
 
 def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
               statuses: Sequence[str] = ("kept",)) -> pa.Table:
-    """Duplicates among the rows of ``manifest_paths`` with a status in ``statuses``.
+    """Duplicates among the rows of ``manifest_paths`` with a status in ``statuses``,
+    and the rows an earlier dedup rejected (they reached dedup with such a status), so
+    that deciding again over marked manifests gives the same answer.
 
     Returns ``(id, duplicate_of, dedup_kind)`` for every row to reject; the row each
     points at is the first of its group in ``(shard_id, source_key, id)`` order and is

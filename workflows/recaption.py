@@ -133,8 +133,9 @@ def build_finalizers(config: JobConfig) -> list[Finalizer]:
     dedup = config.filters.enabled("dedup")
     if dedup:
         steps.append(
-            lambda run_dir: f"dedup: {apply_dedup(run_dir.root, dedup.max_hamming)} "
-            "duplicates marked"
+            lambda run_dir: apply_dedup(
+                run_dir.root, dedup.max_hamming, reject=dedup.mode == "on"
+            ).describe()
         )
     if config.filters.order:
         # metadata prefilters and download refusals (robots, too small) come first,

@@ -1,0 +1,60 @@
+"""The run-level steps the recaption job wires after its shards, without Ray: dedup
+rejects only in mode ``on``, and says what it did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from paraimage.config import load_config
+from paraimage.manifest import SCHEMA_VERSION, record_id, to_table
+from paraimage.rundir import RunDir
+from workflows.recaption import build_finalizers
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def row(shard_id: str, key: str, sha256: str) -> dict:
+    return {"id": record_id("folder", key), "source": "folder", "source_key": key,
+            "shard_id": shard_id, "run_id": "r", "schema_version": SCHEMA_VERSION, "status": "kept",
+            "sha256": sha256}
+
+
+@pytest.mark.parametrize(
+    ("mode", "dedup_line", "statuses"),
+    [
+        ("score_only",
+         "dedup (score_only): 1 duplicates found, none rejected (dedup/duplicates.parquet)",
+         [("a.jpg", "kept", None), ("b.jpg", "kept", None)]),
+        ("on", "dedup: 1 duplicates rejected (1 new)",
+         [("a.jpg", "kept", None), ("b.jpg", "rejected", "dedup_exact")]),
+    ],
+)
+def test_dedup_rejects_only_in_mode_on(
+    tmp_path: Path, astronaut_jpeg: bytes, mode: str, dedup_line: str,
+    statuses: list[tuple[str, str, str | None]],
+) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "a.jpg").write_bytes(astronaut_jpeg)
+    config = load_config(REPO_ROOT / "configs" / "demo.yaml", [
+        f"run.output_dir={tmp_path / 'runs'}",
+        f"sources=[{{kind: folder, path: '{images}'}}]",
+        "stats.enabled=false",
+        f"filters.dedup.mode={mode}",
+    ])
+    run_dir = RunDir(config.run.directory)
+    run_dir.manifests.mkdir(parents=True)
+    for shard_id, key in (("folder-00000", "a.jpg"), ("folder-00001", "b.jpg")):
+        pq.write_table(to_table([row(shard_id, key, "same-bytes")]),
+                       run_dir.manifest_path(shard_id))
+    lines = [finalize(run_dir) for finalize in build_finalizers(config)]
+    assert lines == [dedup_line, f"funnel report: {run_dir.root / 'funnel'}"]
+    assert [(r["source_key"], r["status"], r["reject_reason"])
+            for path in run_dir.manifest_files()
+            for r in pq.read_table(path).to_pylist()] == statuses
+    duplicates = pq.read_table(run_dir.root / "dedup" / "duplicates.parquet").to_pylist()
+    assert duplicates == [{"id": record_id("folder", "b.jpg"),
+                           "duplicate_of": record_id("folder", "a.jpg"), "dedup_kind": "exact"}]
