@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -33,7 +35,8 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     if not request.url.path.startswith("/api/"):
         # Pages: a browser without a session goes to the login page and comes back.
         if status == 401:
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            target = quote(request.url.path, safe="/")
+            return RedirectResponse(f"/login?next={target}", status_code=303)
         templates = request.app.state.templates
         return templates.TemplateResponse(
             request,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -67,10 +68,27 @@ def render(request: Request, template: str, auth: CurrentAuth | None, **context:
     )
 
 
+DEFAULT_NEXT = "/projects"
+
+
+def local_path(target: str) -> str:
+    """``target`` if it is a path on this server, else ``DEFAULT_NEXT``: an open
+    redirect after login would be a phishing aid. Browsers drop tabs and newlines from
+    URLs and read a backslash as a slash, so ``/\\evil`` and ``/<TAB>/evil`` are the
+    host-relative ``//evil``; anything but printable ASCII is refused before that."""
+    if not target.isascii() or not target.isprintable() or "\\" in target or " " in target:
+        return DEFAULT_NEXT
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return DEFAULT_NEXT
+    if parts.path.startswith("//"):
+        return DEFAULT_NEXT
+    return target
+
+
 @router.get("/login")
-def login_page(request: Request, settings: AppSettings, next: str = "/projects") -> Response:
-    # Only local paths: an open redirect after login would be a phishing aid.
-    target = next if next.startswith("/") and not next.startswith("//") else "/projects"
+def login_page(request: Request, settings: AppSettings, next: str = DEFAULT_NEXT) -> Response:
+    target = local_path(next)
     token = new_token()
     templates = request.app.state.templates
     response = templates.TemplateResponse(

@@ -49,6 +49,35 @@ class TestGetPages:
         page = anonymous.get("/login?next=//evil.example/x").text
         assert 'data-next="/projects"' in page
 
+    @pytest.mark.parametrize(
+        "next_param",
+        [
+            "/%5Cevil.invalid/",  # /\evil.invalid/: browsers read "\\" as "/"
+            "/%09/evil.invalid/",  # browsers drop the tab: //evil.invalid/
+            "/%0A/evil.invalid/",
+            "/%0D/evil.invalid/",
+            "/%20/evil.invalid/",
+            "%5C%5Cevil.invalid/",
+            "https://evil.invalid/",
+            "javascript:alert(1)",
+            "evil.invalid/x",
+            "/%C3%A9//evil.invalid/",
+        ],
+    )
+    def test_login_redirect_stays_on_this_server(self, anonymous, next_param):
+        """Issue 22.3."""
+        page = anonymous.get(f"/login?next={next_param}").text
+        assert 'data-next="/projects"' in page
+
+    def test_login_redirect_keeps_a_local_path_and_query(self, anonymous):
+        page = anonymous.get("/login?next=/projects/3/tasks/selection%3Fa%3D1").text
+        assert 'data-next="/projects/3/tasks/selection?a=1"' in page
+
+    def test_redirect_to_login_quotes_the_path(self, anonymous):
+        resp = anonymous.get("/projects/a%20b%26next=x", follow_redirects=False)
+        assert resp.status_code == 303
+        assert resp.headers["location"] == "/login?next=/projects/a%20b%26next%3Dx"
+
     def test_study_task_only_in_study_projects(self, clients, db):
         small = make_project(db, "small")
         study = make_project(db, "study", kind=ProjectKind.CAPTION_STUDY)
