@@ -31,19 +31,27 @@ def package_versions() -> dict[str, str]:
 
 
 def git_commit(directory: Path | None = None) -> str | None:
-    directory = directory or Path(__file__).resolve().parents[1]
+    """The commit the code in ``directory`` (default: this checkout) runs from, with
+    ``-dirty`` when tracked files differ from it; ``None`` when ``directory`` is not the
+    top of a git checkout: a release tarball, the copy ``ray job submit`` uploads, a
+    machine without git. A repository that merely contains the folder does not count
+    (its commit would name other code)."""
+    directory = (directory or Path(__file__).resolve().parents[1]).resolve()
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=directory, capture_output=True, text=True, timeout=10,
+            check=True,
+        ).stdout.strip()
+
     try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=directory, capture_output=True, text=True, timeout=10, check=True,
-        )
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != directory:
+            return None
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
-        return None
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=directory, capture_output=True, text=True, timeout=10,
-    ).stdout.strip()
-    return result.stdout.strip() + ("-dirty" if dirty else "")
+        return None  # no git, not a checkout, or a checkout without a commit yet
+    return commit + ("-dirty" if dirty else "")
 
 
 def new_invocation(argv: list[str]) -> dict[str, Any]:

@@ -413,9 +413,11 @@ def _provenance(run: RunInfo, options: ExportOptions) -> str:
         f"--verify {options.verify}"
         + (f" --row-group-rows {options.row_group_rows}" if options.format == "parquet" else "")
     )
+    # a null commit is a run from outside a git checkout (a release tarball)
+    code = first.get("git_commit", "?") or "no git checkout"
     lines = [
         f"* run `{run.run_id}` (config fingerprint `{run.fingerprint}`), started "
-        f"{first.get('started', '?')}, code `{first.get('git_commit', '?')}`",
+        f"{first.get('started', '?')}, code `{code}`",
         "* packages: " + (", ".join(f"{k} {v}" for k, v in versions.items()) or "not recorded"),
         f"* export: `{command}`",
         "* re-running the same command on the same run gives byte-identical shards; "

@@ -3,6 +3,7 @@ the export's counts and the sources' terms; its front matter makes the folder lo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import datasets
@@ -100,3 +101,14 @@ def test_card_of_a_run_without_reports(tmp_path: Path) -> None:
             f"{run.root.resolve()}` and export again to add them here.") in card
     assert not (out / "plots").exists()
     assert "row groups of 100 rows" in card
+
+
+def test_card_of_a_run_from_outside_a_git_checkout(tmp_path: Path) -> None:
+    run = build_small_run(tmp_path / "run")
+    record = json.loads((run.root / "run.json").read_text())
+    record["invocations"][0]["git_commit"] = None
+    (run.root / "run.json").write_text(json.dumps(record))
+    out = tmp_path / "out"
+    export_run(run.options(out, format="parquet"), progress=False)
+    assert "started 2026-01-02T03:04:05+00:00, code `no git checkout`" in (
+        out / "README.md").read_text()
