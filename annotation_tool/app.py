@@ -10,10 +10,19 @@ from fastapi.templating import Jinja2Templates
 
 from annotation_tool.api import errors
 from annotation_tool.api.handlers import ROUTERS
-from annotation_tool.api.middleware import AdmissionMiddleware, SecurityHeadersMiddleware
+from annotation_tool.api.middleware import (
+    AdmissionMiddleware,
+    BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from annotation_tool.database import make_engine, make_session_factory
 from annotation_tool.migrate import upgrade
-from annotation_tool.settings import MAX_CONCURRENT_REQUESTS, Settings
+from annotation_tool.settings import (
+    BODY_LIMITS,
+    MAX_BODY_BYTES,
+    MAX_CONCURRENT_REQUESTS,
+    Settings,
+)
 
 PACKAGE_DIR = Path(__file__).parent
 
@@ -30,6 +39,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     settings.thumbnail_dir.mkdir(parents=True, exist_ok=True)
 
+    # The last added runs first: admission, then headers, then the size cap.
+    app.add_middleware(BodySizeLimitMiddleware, default=MAX_BODY_BYTES, per_path=BODY_LIMITS)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AdmissionMiddleware, limit=MAX_CONCURRENT_REQUESTS)
     errors.install(app)

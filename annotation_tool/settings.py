@@ -20,6 +20,10 @@ HEADER_CSRF = "X-CSRF-Token"
 # (handler, then commit), and a pool filled with requests waiting for that lock would
 # deadlock until the busy timeout.
 MAX_CONCURRENT_REQUESTS = 24
+# Request bodies are refused (413) above these sizes before they are read. The largest
+# legitimate body is a 20,000-character description, at most ~120 KB as escaped JSON.
+MAX_BODY_BYTES = 256 * 1024
+BODY_LIMITS = {"/api/auth/login": 4 * 1024}  # 64 + 256 characters, escaped
 
 
 @dataclass(frozen=True)
