@@ -21,8 +21,8 @@ def _texts(path: Path, column: str, batch_size: int = 2) -> list:
 
 def test_txt_one_text_per_line_keeps_empty_lines(tmp_path: Path) -> None:
     path = tmp_path / "prompts.txt"
-    path.write_bytes(b"A dog.\r\n\nbad \xff byte\nlast line without newline")
-    assert _texts(path, "prompt") == ["A dog.", "", "bad \ufffd byte", "last line without newline"]
+    path.write_bytes(b"A dog.\r\n\nold mac line\rlast line without newline")
+    assert _texts(path, "prompt") == ["A dog.", "", "old mac line", "last line without newline"]
 
 
 def test_csv_text_column_is_text_whatever_it_looks_like(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_txt_has_no_second_column(tmp_path: Path) -> None:
     ("name", "content", "message"),
     [
         ("missing.parquet", None, "input file not found"),
-        ("data.json", b"{}", "unknown input format '.json'"),
+        ("data.xml", b"<a/>", "unknown input format '.xml'"),
         ("broken.parquet", b"nope", "cannot read"),
     ],
 )

@@ -1,0 +1,8 @@
+"""The one error type of the statistics commands' input checks."""
+
+from __future__ import annotations
+
+
+class StatsInputError(ValueError):
+    """Input the user must fix: named file, line, column or query, never a traceback.
+    The CLI prints it as one line and exits 2."""
