@@ -1,4 +1,11 @@
-"""The run record (run.json): what ran, with which code and packages, and what came out."""
+"""The run record (run.json): what ran, with which code and packages, and what came out.
+
+Each invocation is recorded when it starts, with ``outcome: running`` and
+``ended: null``, and again when it ends: ``completed``, ``failed`` (with ``error``) or
+``interrupted`` (Ctrl-C). An invocation killed outright (SIGKILL, a lost machine)
+cannot record its end; the next invocation marks it ``interrupted`` and leaves its
+``ended`` null, since when it died is unknown.
+"""
 
 from __future__ import annotations
 
@@ -54,10 +61,43 @@ def git_commit(directory: Path | None = None) -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
+OUTCOME_RUNNING = "running"
+OUTCOME_COMPLETED = "completed"
+OUTCOME_FAILED = "failed"
+OUTCOME_INTERRUPTED = "interrupted"
+
+
 def new_invocation(argv: list[str]) -> dict[str, Any]:
     return {
         "started": now_iso(),
+        "ended": None,
+        "outcome": OUTCOME_RUNNING,
         "argv": argv,
         "git_commit": git_commit(),
         "package_versions": package_versions(),
     }
+
+
+def mark_unfinished(invocations: list[dict[str, Any]]) -> int:
+    """Mark the earlier invocations that never recorded their end (killed) as
+    ``interrupted``; returns how many. Records older than ``outcome`` count too."""
+    unfinished = [
+        invocation for invocation in invocations
+        if invocation.get("ended") is None
+        and invocation.get("outcome", OUTCOME_RUNNING) == OUTCOME_RUNNING
+    ]
+    for invocation in unfinished:
+        invocation["outcome"] = OUTCOME_INTERRUPTED
+    return len(unfinished)
+
+
+def end_invocation(invocation: dict[str, Any], error: BaseException | None = None) -> None:
+    """Record how ``invocation`` ended: completed, or failed / interrupted by ``error``."""
+    invocation["ended"] = now_iso()
+    if error is None:
+        invocation["outcome"] = OUTCOME_COMPLETED
+    elif isinstance(error, KeyboardInterrupt):
+        invocation["outcome"] = OUTCOME_INTERRUPTED
+    else:
+        invocation["outcome"] = OUTCOME_FAILED
+        invocation["error"] = f"{type(error).__name__}: {error}"

@@ -46,34 +46,54 @@ class RunDir:
         self.config_path = root / "config.yaml"
         self.record_path = root / "run.json"
 
+    def check_config(self, fingerprint: str) -> None:
+        """Refuse a run directory that holds a run of another config; writes nothing."""
+        if not self.config_path.exists():
+            return
+        previous = yaml.safe_load(self.config_path.read_text()) or {}
+        if previous.get("fingerprint") != fingerprint:
+            raise RunDirError(
+                f"{self.root} holds a run of a different configuration "
+                f"(fingerprint {previous.get('fingerprint')} != {fingerprint}); "
+                f"use another run.name or run.output_dir, or delete {self.root} to "
+                "start it over"
+            )
+
     def prepare(self, config_snapshot: dict[str, Any], fingerprint: str) -> None:
         """Create the directory, or check that it holds a run of the same config."""
+        self.check_config(fingerprint)
         self.manifests.mkdir(parents=True, exist_ok=True)
-        if self.config_path.exists():
-            previous = yaml.safe_load(self.config_path.read_text()) or {}
-            if previous.get("fingerprint") != fingerprint:
-                raise RunDirError(
-                    f"{self.root} holds a run of a different configuration "
-                    f"(fingerprint {previous.get('fingerprint')} != {fingerprint}); "
-                    f"use another run.name or run.output_dir, or delete {self.root} to "
-                    "start it over"
-                )
-        else:
+        if not self.config_path.exists():
             document = {"fingerprint": fingerprint, "config": config_snapshot}
             atomic_write_text(self.config_path, yaml.safe_dump(document, sort_keys=False))
         for leftover in self.manifests.glob(f"*{TMP_SUFFIX}"):
             leftover.unlink()  # a killed writer's partial file; its shard is redone
 
-    def load_or_create_plan(self, source: BaseSource) -> list[ShardSpec]:
-        if self.plan_path.exists():
-            data = json.loads(self.plan_path.read_text())
-            return [ShardSpec.from_dict(item) for item in data["shards"]]
+    def load_plan(self) -> list[ShardSpec] | None:
+        """The plan fixed at the first invocation, or None before there is one."""
+        if not self.plan_path.exists():
+            return None
+        data = json.loads(self.plan_path.read_text())
+        return [ShardSpec.from_dict(item) for item in data["shards"]]
+
+    @staticmethod
+    def make_plan(source: BaseSource) -> list[ShardSpec]:
+        """``source``'s shards, checked; nothing is written (``save_plan`` does)."""
         shards = source.plan()
         ids = [shard.shard_id for shard in shards]
         if len(set(ids)) != len(ids):
             raise RunDirError("source produced duplicate shard ids")
+        return shards
+
+    def save_plan(self, shards: Sequence[ShardSpec]) -> None:
         payload = {"shards": [shard.to_dict() for shard in shards]}
         atomic_write_text(self.plan_path, json.dumps(payload, indent=1))
+
+    def load_or_create_plan(self, source: BaseSource) -> list[ShardSpec]:
+        shards = self.load_plan()
+        if shards is None:
+            shards = self.make_plan(source)
+            self.save_plan(shards)
         return shards
 
     def manifest_path(self, shard_id: str) -> Path:

@@ -7,6 +7,7 @@ shards are never written, so a killed run redone gives the same rows, once each.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -24,7 +25,7 @@ from paraimage.engine import (
     check_resources,
     iter_output_rows,
 )
-from paraimage.run_record import new_invocation, now_iso
+from paraimage.run_record import end_invocation, mark_unfinished, new_invocation
 from paraimage.rundir import RunDir
 from paraimage.shard_writer import ShardCollector
 from paraimage.summary import RunSummary, format_summary, summarize
@@ -69,9 +70,18 @@ def run_job(
     ``on_manifest_written`` is called with each shard's manifest as it is written (the
     statistics' rollups); its failure is logged, not fatal: a finalizer redoes it."""
     run_dir = RunDir(config.run.directory)
-    run_dir.prepare(config.model_dump(mode="json"), config.fingerprint())
-    run_id = f"{config.run.name}-{config.fingerprint()}"
-    shards = run_dir.load_or_create_plan(source)
+    fingerprint = config.fingerprint()
+    # planning comes before anything is written: a source that cannot be planned (an
+    # empty one, a tar that cannot be fetched) leaves no half-made run directory
+    run_dir.check_config(fingerprint)
+    shards = run_dir.load_plan()
+    planned_now = shards is None
+    if shards is None:
+        shards = run_dir.make_plan(source)
+    run_dir.prepare(config.model_dump(mode="json"), fingerprint)
+    if planned_now:
+        run_dir.save_plan(shards)
+    run_id = f"{config.run.name}-{fingerprint}"
     pending = run_dir.pending(shards)
     total_records = sum(shard.n_records for shard in shards)
     print(
@@ -81,10 +91,44 @@ def run_job(
         flush=True,
     )
     record = run_dir.read_record() or {"run_id": run_id, "invocations": []}
+    killed = mark_unfinished(record["invocations"])
+    if killed:
+        print(f"[paraimage] {killed} earlier invocation(s) ended without recording it "
+              "(killed): marked interrupted in run.json", flush=True)
     invocation = new_invocation(argv if argv is not None else sys.argv)
     record["invocations"].append(invocation)
     run_dir.write_record(record)
+    try:
+        summary, collector = _run_recorded(config, source, stages, run_id, run_dir,
+                                           pending, finalizers, on_manifest_written)
+    except BaseException as exc:
+        end_invocation(invocation, exc)
+        with contextlib.suppress(OSError):  # the error itself matters more
+            run_dir.write_record(record)
+        raise
+    end_invocation(invocation)
+    invocation.update(
+        shards_written=collector.written if collector else [],
+        summary=summary.to_dict(),
+    )
+    record["counts"] = summary.to_dict()
+    run_dir.write_record(record)
+    print(format_summary(summary), flush=True)
+    print(f"[paraimage] manifests: {run_dir.manifests}", flush=True)
+    return summary
 
+
+def _run_recorded(
+    config: JobConfig,
+    source: BaseSource,
+    stages: list[Stage],
+    run_id: str,
+    run_dir: RunDir,
+    pending: list[ShardSpec],
+    finalizers: Sequence[Finalizer],
+    on_manifest_written: Callable[[RunDir, Path], None] | None,
+) -> tuple[RunSummary, ShardCollector | None]:
+    """The shards, then the finalizers, then the summary of all manifests."""
     started = time.perf_counter()
     with source.session():
         collector = _process(config, source, stages, run_id, run_dir, pending,
@@ -94,22 +138,12 @@ def run_job(
         line = finalize(run_dir)
         if line:
             print(f"[paraimage] {line}", flush=True)
-
     summary = summarize(run_dir.manifest_files())
     summary.rows_this_invocation = sum(
         shard.n_records for shard in pending if shard.shard_id in set(collector.written)
     ) if collector else 0
     summary.seconds_this_invocation = elapsed
-    invocation.update(
-        ended=now_iso(),
-        shards_written=collector.written if collector else [],
-        summary=summary.to_dict(),
-    )
-    record["counts"] = summary.to_dict()
-    run_dir.write_record(record)
-    print(format_summary(summary), flush=True)
-    print(f"[paraimage] manifests: {run_dir.manifests}", flush=True)
-    return summary
+    return summary, collector
 
 
 def _process(

