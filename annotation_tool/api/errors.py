@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from annotation_tool import errors
@@ -49,5 +51,27 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+def _field(error: dict[str, Any]) -> str:
+    """("body", "ratings", 0, "caption_id") -> "ratings.0.caption_id"; the body as a
+    whole (not JSON, not an object) is "body", a parameter is its name."""
+    loc = [str(p) for p in error["loc"]]
+    if error["type"] == "json_invalid" or len(loc) < 2:
+        return loc[0] if loc else "body"
+    return ".".join(loc[1:])
+
+
+async def request_validation_handler(request: Request, exc: Exception) -> Response:
+    """422 naming each bad field. The input is never echoed back: it may be a NaN or a
+    lone surrogate that JSON cannot carry, and echoing it once made those requests 500."""
+    assert isinstance(exc, RequestValidationError)
+    fields = [{"field": _field(e), "message": e["msg"]} for e in exc.errors()]
+    message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return JSONResponse(
+        {"error": errors.ValidationFailedError.code, "message": message, "fields": fields},
+        status_code=422,
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, domain_error_handler)
+    app.add_exception_handler(RequestValidationError, request_validation_handler)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from annotation_tool.api.deps import AppSettings, CurrentUser, Db
 from annotation_tool.api.policies import ItemPolicy, authorize
+from annotation_tool.api.schemas.common import PathId
 from annotation_tool.api.schemas.items import (
     CaptionView,
     ClaimCreate,
@@ -75,9 +76,7 @@ def item_view(db: Session, item: Item, user: User) -> ItemOut:
             else None
         ),
         draft_model=(
-            descriptions.draft_model_used(db, item.id)
-            if view.text is not TextAccess.NONE
-            else None
+            descriptions.draft_model_used(db, item.id) if view.text is not TextAccess.NONE else None
         ),
         reviews=[
             ReviewView(
@@ -103,7 +102,7 @@ def _name(db: Session, user_id: int) -> str | None:
 
 @router.post("/api/projects/{project_id}/claims", response_model=None)
 async def claim(
-    project_id: int, body: ClaimCreate, user: CurrentUser, db: Db, settings: AppSettings
+    project_id: PathId, body: ClaimCreate, user: CurrentUser, db: Db, settings: AppSettings
 ) -> ItemOut | Response:
     task = Task(body.task)
     authorize(user, ItemPolicy.work(task))
@@ -120,14 +119,14 @@ async def claim(
 
 
 @router.get("/api/items/{item_id}")
-async def get_item(item_id: int, user: CurrentUser, db: Db) -> ItemOut:
+async def get_item(item_id: PathId, user: CurrentUser, db: Db) -> ItemOut:
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.read(item))
     return item_view(db, item, user)
 
 
 @router.post("/api/items/{item_id}/heartbeat")
-async def heartbeat(item_id: int, user: CurrentUser, db: Db, settings: AppSettings) -> LockOut:
+async def heartbeat(item_id: PathId, user: CurrentUser, db: Db, settings: AppSettings) -> LockOut:
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.read(item))
     claims.heartbeat(db, user, item, settings.lock_ttl_s)
@@ -135,7 +134,7 @@ async def heartbeat(item_id: int, user: CurrentUser, db: Db, settings: AppSettin
 
 
 @router.delete("/api/items/{item_id}/lock", status_code=204)
-async def release_lock(item_id: int, user: CurrentUser, db: Db) -> None:
+async def release_lock(item_id: PathId, user: CurrentUser, db: Db) -> None:
     """Frees the caller's own claim (a closed tab, 'skip'); other people's locks stay."""
     authorize(user, ItemPolicy.release())
     item = Item.get_or_raise(db, item_id)
@@ -143,7 +142,7 @@ async def release_lock(item_id: int, user: CurrentUser, db: Db) -> None:
 
 
 @router.get("/api/items/{item_id}/image")
-def get_image(item_id: int, user: CurrentUser, db: Db, settings: AppSettings) -> Response:
+def get_image(item_id: PathId, user: CurrentUser, db: Db, settings: AppSettings) -> Response:
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.read(item))
     data, media_type = images.read_original(item.image_ref, settings.image_roots)
@@ -151,7 +150,7 @@ def get_image(item_id: int, user: CurrentUser, db: Db, settings: AppSettings) ->
 
 
 @router.get("/api/items/{item_id}/thumbnail")
-def get_thumbnail(item_id: int, user: CurrentUser, db: Db, settings: AppSettings) -> Response:
+def get_thumbnail(item_id: PathId, user: CurrentUser, db: Db, settings: AppSettings) -> Response:
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.read(item))
     data = images.read_thumbnail(item.image_ref, settings.image_roots, settings.thumbnail_dir)
@@ -159,7 +158,7 @@ def get_thumbnail(item_id: int, user: CurrentUser, db: Db, settings: AppSettings
 
 
 @router.get("/api/items/{item_id}/history")
-def get_history(item_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
+def get_history(item_id: PathId, user: CurrentUser, db: Db) -> dict[str, Any]:
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.history(item))
     return history.item_history(db, item, ItemPolicy.visibility(item, user))

@@ -14,6 +14,7 @@ from annotation_tool.api.deps import AppSettings, CurrentAuth, Db
 from annotation_tool.api.handlers.auth import set_login_csrf_cookie
 from annotation_tool.api.policies import ItemPolicy, ProjectPolicy, UserPolicy, authorize
 from annotation_tool.api.policies.item_policy import TASK_ROLES
+from annotation_tool.api.schemas.common import PathId
 from annotation_tool.contexts import projects
 from annotation_tool.contexts.claims import Task
 from annotation_tool.errors import NotFoundError
@@ -111,7 +112,7 @@ def projects_page(request: Request, auth: CurrentAuth, db: Db) -> Response:
 
 
 @router.get("/projects/{project_id}")
-def project_page(project_id: int, request: Request, auth: CurrentAuth, db: Db) -> Response:
+def project_page(project_id: PathId, request: Request, auth: CurrentAuth, db: Db) -> Response:
     authorize(auth.user, ProjectPolicy.list())
     project = Project.get_or_raise(db, project_id)
     tasks = [
@@ -130,7 +131,9 @@ def project_page(project_id: int, request: Request, auth: CurrentAuth, db: Db) -
 
 
 @router.get("/projects/{project_id}/tasks/{task}")
-def task_page(project_id: int, task: Task, request: Request, auth: CurrentAuth, db: Db) -> Response:
+def task_page(
+    project_id: PathId, task: Task, request: Request, auth: CurrentAuth, db: Db
+) -> Response:
     authorize(auth.user, ItemPolicy.work(task))
     project = Project.get_or_raise(db, project_id)
     if task not in PROJECT_TASKS[ProjectKind(project.kind)]:
@@ -160,14 +163,14 @@ def task_page(project_id: int, task: Task, request: Request, auth: CurrentAuth, 
 
 
 @router.get("/projects/{project_id}/mine")
-def mine_page(project_id: int, request: Request, auth: CurrentAuth, db: Db) -> Response:
+def mine_page(project_id: PathId, request: Request, auth: CurrentAuth, db: Db) -> Response:
     authorize(auth.user, ProjectPolicy.my_items())
     project = Project.get_or_raise(db, project_id)
     return render(request, "mine.html", auth, project=project)
 
 
 @router.get("/projects/{project_id}/dashboard")
-def dashboard_page(project_id: int, request: Request, auth: CurrentAuth, db: Db) -> Response:
+def dashboard_page(project_id: PathId, request: Request, auth: CurrentAuth, db: Db) -> Response:
     authorize(auth.user, ProjectPolicy.dashboard())
     project = Project.get_or_raise(db, project_id)
     return render(request, "dashboard.html", auth, project=project)
@@ -180,7 +183,7 @@ def users_page(request: Request, auth: CurrentAuth) -> Response:
 
 
 @router.get("/items/{item_id}/history")
-def history_page(item_id: int, request: Request, auth: CurrentAuth, db: Db) -> Response:
+def history_page(item_id: PathId, request: Request, auth: CurrentAuth, db: Db) -> Response:
     item = Item.get_or_raise(db, item_id)
     authorize(auth.user, ItemPolicy.history(item))
     return render(request, "history.html", auth, item=item)

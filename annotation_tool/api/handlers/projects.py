@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from annotation_tool.api.deps import AppSettings, CurrentUser, Db, commits_in_thread
 from annotation_tool.api.policies import ProjectPolicy, authorize
+from annotation_tool.api.schemas.common import PathId
 from annotation_tool.api.schemas.projects import (
     ImportCreate,
     ImportOut,
@@ -38,7 +39,7 @@ def create_project(body: ProjectCreate, user: CurrentUser, db: Db) -> ProjectOut
 
 
 @router.get("/{project_id}")
-def get_project(project_id: int, user: CurrentUser, db: Db) -> ProjectWithCounts:
+def get_project(project_id: PathId, user: CurrentUser, db: Db) -> ProjectWithCounts:
     authorize(user, ProjectPolicy.list())
     project = Project.get_or_raise(db, project_id)
     return ProjectWithCounts(
@@ -50,7 +51,7 @@ def get_project(project_id: int, user: CurrentUser, db: Db) -> ProjectWithCounts
 @router.post("/{project_id}/imports", status_code=201)
 @commits_in_thread
 def import_items(
-    project_id: int,
+    project_id: PathId,
     body: ImportCreate,
     request: Request,
     user: CurrentUser,
@@ -77,7 +78,7 @@ def import_items(
 
 
 @router.get("/{project_id}/my-items")
-def my_items(project_id: int, user: CurrentUser, db: Db) -> list[MyItem]:
+def my_items(project_id: PathId, user: CurrentUser, db: Db) -> list[MyItem]:
     """An annotator's own work: what they scored or described, newest first."""
     authorize(user, ProjectPolicy.my_items())
     project = Project.get_or_raise(db, project_id)
@@ -108,7 +109,7 @@ def my_items(project_id: int, user: CurrentUser, db: Db) -> list[MyItem]:
 
 
 @router.get("/{project_id}/dashboard")
-def get_dashboard(project_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
+def get_dashboard(project_id: PathId, user: CurrentUser, db: Db) -> dict[str, Any]:
     authorize(user, ProjectPolicy.dashboard())
     project = Project.get_or_raise(db, project_id)
     return dashboard.dashboard(db, project.id)
@@ -117,7 +118,7 @@ def get_dashboard(project_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
 @router.get("/{project_id}/export")
 @commits_in_thread
 def export(
-    project_id: int, user: CurrentUser, db: Db, format: Literal["parquet", "jsonl"] = "parquet"
+    project_id: PathId, user: CurrentUser, db: Db, format: Literal["parquet", "jsonl"] = "parquet"
 ) -> Response:
     authorize(user, ProjectPolicy.export())
     project = Project.get_or_raise(db, project_id)
@@ -132,7 +133,7 @@ def export(
 
 
 @router.get("/{project_id}/study-results")
-def study_results(project_id: int, user: CurrentUser, db: Db) -> list[ModelMeansOut]:
+def study_results(project_id: PathId, user: CurrentUser, db: Db) -> list[ModelMeansOut]:
     authorize(user, ProjectPolicy.study_results())
     project = Project.get_or_raise(db, project_id)
     return [ModelMeansOut(**m.__dict__) for m in study.results(db, project.id)]

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from annotation_tool.api.deps import CurrentUser, Db, commits_in_thread
 from annotation_tool.api.policies import UserPolicy, authorize
+from annotation_tool.api.schemas.common import PathId
 from annotation_tool.api.schemas.users import UserCreate, UserOut, UserUpdate
 from annotation_tool.contexts import accounts
 from annotation_tool.models import User
@@ -27,7 +28,7 @@ def create_user(body: UserCreate, user: CurrentUser, db: Db) -> UserOut:
 
 @router.patch("/{user_id}")
 @commits_in_thread
-def update_user(user_id: int, body: UserUpdate, user: CurrentUser, db: Db) -> UserOut:
+def update_user(user_id: PathId, body: UserUpdate, user: CurrentUser, db: Db) -> UserOut:
     authorize(user, UserPolicy.update())
     target = User.get_or_raise(db, user_id)
     updated = accounts.update_user(

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from annotation_tool.api.deps import AppSettings, CurrentUser, Db
 from annotation_tool.api.policies import ItemPolicy, authorize
+from annotation_tool.api.schemas.common import PathId
 from annotation_tool.api.schemas.items import (
     DescriptionSave,
     DescriptionSaved,
@@ -33,7 +34,7 @@ def _stage(item: Item) -> StageOut:
 
 @router.post("/scores", status_code=201)
 async def create_score(
-    item_id: int, body: ScoreCreate, user: CurrentUser, db: Db, settings: AppSettings
+    item_id: PathId, body: ScoreCreate, user: CurrentUser, db: Db, settings: AppSettings
 ) -> StageOut:
     authorize(user, ItemPolicy.work(Task.SELECTION))
     item = Item.get_or_raise(db, item_id)
@@ -43,7 +44,7 @@ async def create_score(
 
 @router.post("/inspections", status_code=201)
 async def create_inspection(
-    item_id: int, body: InspectionCreate, user: CurrentUser, db: Db, settings: AppSettings
+    item_id: PathId, body: InspectionCreate, user: CurrentUser, db: Db, settings: AppSettings
 ) -> StageOut:
     authorize(user, ItemPolicy.work(Task.INSPECTION))
     item = Item.get_or_raise(db, item_id)
@@ -53,7 +54,7 @@ async def create_inspection(
 
 @router.post("/settlements", status_code=201)
 async def create_settlement(
-    item_id: int, body: SettlementCreate, user: CurrentUser, db: Db, settings: AppSettings
+    item_id: PathId, body: SettlementCreate, user: CurrentUser, db: Db, settings: AppSettings
 ) -> StageOut:
     authorize(user, ItemPolicy.work(Task.SETTLE))
     item = Item.get_or_raise(db, item_id)
@@ -67,7 +68,7 @@ def _description_task(item: Item) -> Task:
 
 @router.put("/description")
 async def save_description(
-    item_id: int, body: DescriptionSave, user: CurrentUser, db: Db, settings: AppSettings
+    item_id: PathId, body: DescriptionSave, user: CurrentUser, db: Db, settings: AppSettings
 ) -> DescriptionSaved:
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.work(_description_task(item)))
@@ -81,7 +82,7 @@ async def save_description(
 
 @router.post("/description/submissions", status_code=201)
 async def submit_description(
-    item_id: int, body: DescriptionSave, user: CurrentUser, db: Db, settings: AppSettings
+    item_id: PathId, body: DescriptionSave, user: CurrentUser, db: Db, settings: AppSettings
 ) -> StageOut:
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.work(_description_task(item)))
@@ -91,7 +92,7 @@ async def submit_description(
 
 @router.post("/reviews", status_code=201)
 async def create_review(
-    item_id: int, body: ReviewCreate, user: CurrentUser, db: Db, settings: AppSettings
+    item_id: PathId, body: ReviewCreate, user: CurrentUser, db: Db, settings: AppSettings
 ) -> ReviewOut:
     authorize(user, ItemPolicy.work(Task.AUDIT))
     item = Item.get_or_raise(db, item_id)
@@ -109,7 +110,7 @@ async def create_review(
 
 @router.post("/ratings", status_code=201)
 async def create_ratings(
-    item_id: int, body: RatingsCreate, user: CurrentUser, db: Db, settings: AppSettings
+    item_id: PathId, body: RatingsCreate, user: CurrentUser, db: Db, settings: AppSettings
 ) -> StageOut:
     authorize(user, ItemPolicy.work(Task.STUDY))
     item = Item.get_or_raise(db, item_id)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from annotation_tool.api.schemas.common import MAX_INT, Id, Text
 from annotation_tool.validators.scores import SCORE_MAX, SCORE_MIN
 
 TaskName = Literal["selection", "inspection", "settle", "description", "revision", "audit", "study"]
@@ -13,7 +14,7 @@ Score = Field(ge=SCORE_MIN, le=SCORE_MAX)
 
 class ClaimCreate(BaseModel):
     task: TaskName
-    exclude: list[int] = Field(default_factory=list, max_length=500)
+    exclude: list[Id] = Field(default_factory=list, max_length=500)
 
 
 class ScoreView(BaseModel):
@@ -73,22 +74,24 @@ class LockOut(BaseModel):
 
 class ScoreCreate(BaseModel):
     score: int = Score
-    checklist: list[str] = Field(default_factory=list, max_length=20)
+    checklist: list[Annotated[Text, Field(max_length=16)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 class InspectionCreate(BaseModel):
     score: int = Score
-    comment: str = Field(default="", max_length=4000)
+    comment: Text = Field(default="", max_length=4000)
 
 
 class SettlementCreate(BaseModel):
     score: int = Score
-    comment: str = Field(default="", max_length=4000)
+    comment: Text = Field(default="", max_length=4000)
 
 
 class DescriptionSave(BaseModel):
-    text: str = Field(max_length=20_000)
-    base_version: int = Field(ge=0)
+    text: Text = Field(max_length=20_000)
+    base_version: int = Field(ge=0, le=MAX_INT)
 
 
 class Violation(BaseModel):
@@ -104,8 +107,8 @@ class DescriptionSaved(BaseModel):
 
 class ReviewCreate(BaseModel):
     decision: Literal["accept", "reject"]
-    rules: list[str] = Field(default_factory=list, max_length=10)
-    comment: str = Field(default="", max_length=4000)
+    rules: list[Annotated[Text, Field(max_length=16)]] = Field(default_factory=list, max_length=10)
+    comment: Text = Field(default="", max_length=4000)
 
 
 class ReviewOut(BaseModel):
@@ -117,7 +120,7 @@ class ReviewOut(BaseModel):
 
 
 class RatingCreate(BaseModel):
-    caption_id: int
+    caption_id: Id
     completeness: int = Score
     relevance: int = Score
     fantasy: int = Score

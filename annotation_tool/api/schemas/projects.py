@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from annotation_tool.api.schemas.common import MAX_INT, Finite, Text
+
 
 class ProjectCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=128)
+    name: Text = Field(min_length=1, max_length=128)
     kind: Literal["paraimage_small", "caption_study"] = "paraimage_small"
-    description: str = Field(default="", max_length=4000)
+    description: Text = Field(default="", max_length=4000)
     use_drafts: bool = True
     assessors_per_item: int = Field(default=3, ge=1, le=20)
 
@@ -33,12 +35,14 @@ class ProjectWithCounts(ProjectOut):
 class ImportCreate(BaseModel):
     """Structured filters only: the UI never sends SQL (the CLI's --where does)."""
 
-    run_dir: str = Field(min_length=1, max_length=4096)
-    min_aesthetic: float | None = None
-    min_short_edge: int | None = Field(default=None, ge=0)
-    sources: list[str] = Field(default_factory=list, max_length=50)
+    run_dir: Text = Field(min_length=1, max_length=4096)
+    min_aesthetic: Finite | None = None
+    min_short_edge: int | None = Field(default=None, ge=0, le=MAX_INT)
+    sources: list[Annotated[Text, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=50
+    )
     limit: int | None = Field(default=None, ge=1, le=1_000_000)
-    draft_model: str | None = None
+    draft_model: Text | None = Field(default=None, max_length=128)
 
 
 class ImportOut(BaseModel):

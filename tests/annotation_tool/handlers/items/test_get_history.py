@@ -107,9 +107,7 @@ class TestGetHistoryIsFilteredLikeTheItemView:
         ]
         assert (h["versions"], h["reviews"], h["log"]) == ([], [], [])
 
-    def test_describer_sees_own_texts_and_comments_but_no_names(
-        self, client_for, annotator2, item
-    ):
+    def test_describer_sees_own_texts_and_comments_but_no_names(self, client_for, annotator2, item):
         h = client_for(annotator2).get(self.url(item.id)).json()
         assert h["scores"] == []
         assert [(v["text"], v["author"]) for v in h["versions"]] == [

@@ -81,9 +81,7 @@ class TestGetItemShowsReviewersSubmittedWorkOnly:
         got = client_for(reviewer).get(self.url(item.id)).json()
         assert (got["description"], got["draft_model"]) == (None, None)
 
-    def test_revision_shows_the_submitted_text(
-        self, client_for, annotator, reviewer, db, images
-    ):
+    def test_revision_shows_the_submitted_text(self, client_for, annotator, reviewer, db, images):
         project = make_project(db)
         item = make_item(
             db,
