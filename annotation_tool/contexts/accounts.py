@@ -41,6 +41,17 @@ def create_user(
     return user
 
 
+def revoke_sessions(db: Session, user: User, keep: UserSession | None = None) -> int:
+    """Ends every open session of ``user`` but ``keep``; returns how many."""
+    conditions = [UserSession.user_id == user.id, UserSession.revoked_at.is_(None)]
+    if keep is not None:
+        conditions.append(UserSession.id != keep.id)
+    sessions = list(db.scalars(select(UserSession).where(*conditions)))
+    for session in sessions:
+        session.revoked_at = utcnow()
+    return len(sessions)
+
+
 def update_user(
     db: Session,
     user: User,
@@ -49,7 +60,11 @@ def update_user(
     role: str | None = None,
     is_active: bool | None = None,
     password: str | None = None,
+    actor_session: UserSession | None = None,
 ) -> User:
+    """A new password ends the user's sessions, all but the one making the change
+    when people change their own (``actor_session``): whoever knew the old password
+    is logged out."""
     if role is not None:
         if role not in set(Role):
             raise ValidationFailedError(f"role must be one of {[r.value for r in Role]}")
@@ -57,15 +72,12 @@ def update_user(
     if is_active is not None:
         user.is_active = is_active
         if not is_active:
-            for session in db.scalars(
-                select(UserSession).where(
-                    UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
-                )
-            ):
-                session.revoked_at = utcnow()
+            revoke_sessions(db, user)
     if password is not None:
         _validate_password(password)
         user.password_hash = hash_password(password)
+        own = actor_session if actor_session is not None and actor.id == user.id else None
+        revoke_sessions(db, user, keep=own)
     audit_log.record(
         db,
         actor,

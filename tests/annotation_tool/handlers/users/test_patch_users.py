@@ -29,3 +29,31 @@ class TestPatchUsers:
             client_for, db, "PATCH", self.url(target.id), json={"role": "annotator"}
         )
         assert statuses == {"annotator": 403, "reviewer": 403, "admin": 200}
+
+
+class TestPatchUsersPassword:
+    """Issue 22.7: a password change ends the sessions opened with the old one."""
+
+    def url(self, user_id: int) -> str:
+        return f"/api/users/{user_id}"
+
+    def test_new_password_ends_the_users_sessions(self, client_for, admin, annotator):
+        laptop, phone = client_for(annotator), client_for(annotator)
+        resp = client_for(admin).patch(self.url(annotator.id), json={"password": "a new secret"})
+        assert resp.status_code == 200
+        assert (laptop.get("/api/auth/me").status_code, phone.get("/api/auth/me").status_code) == (
+            401,
+            401,
+        )
+
+    def test_own_change_keeps_only_the_current_session(self, client_for, admin):
+        here, elsewhere = client_for(admin), client_for(admin)
+        resp = here.patch(self.url(admin.id), json={"password": "a new secret"})
+        assert resp.status_code == 200
+        assert here.get("/api/auth/me").status_code == 200
+        assert elsewhere.get("/api/auth/me").status_code == 401
+
+    def test_role_change_keeps_sessions(self, client_for, admin, annotator):
+        ann = client_for(annotator)
+        client_for(admin).patch(self.url(annotator.id), json={"role": "reviewer"})
+        assert ann.get("/api/auth/me").json()["role"] == "reviewer"
