@@ -73,10 +73,18 @@ def error_record(
     return record
 
 
+class EmptySourceError(ValueError):
+    """A source whose plan holds no records: a configuration that reads nothing."""
+
+
 class BaseSource(ABC):
     """A source of images; subclasses name themselves and know their shards."""
 
     name: str
+
+    def nothing_to_read(self) -> str:
+        """Why a plan of this source can hold no records, for the user."""
+        return "its plan holds no records"
 
     @abstractmethod
     def plan(self) -> list[ShardSpec]:

@@ -56,6 +56,10 @@ class FolderSource(BaseSource):
         )
         return files[: self.limit] if self.limit else files
 
+    def nothing_to_read(self) -> str:
+        return (f"no image files under {self.root} "
+                f"(looked for {', '.join(sorted(IMAGE_EXTENSIONS))})")
+
     def plan(self) -> list[ShardSpec]:
         files = self._image_files()
         return [

@@ -3,7 +3,8 @@
 The config's ``source.kind`` picks the class (a registry, not an if/elif chain). A job
 may read several sources (the paper's ParaImage-Big mixes LAION-Aesthetics and SA-1B);
 ``MultiSource`` plans them all, prefixing shard ids with the source name so shards
-from different sources never collide, and dispatches each shard to its reader.
+from different sources never collide, refuses a source that has nothing to read, and
+dispatches each shard to its reader.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from curation.base import BaseSource, ShardSpec
+from curation.base import BaseSource, EmptySourceError, ShardSpec
 from curation.demo_laion import DemoLaionSource
 from curation.folder import FolderSource
 from curation.sa1b import SA1BSource
@@ -51,11 +52,18 @@ class MultiSource(BaseSource):
         self.by_name = {source.name: source for source in sources}
 
     def plan(self) -> list[ShardSpec]:
-        return [
-            replace(shard, shard_id=f"{name}-{shard.shard_id}")
-            for name, source in self.by_name.items()
-            for shard in source.plan()
-        ]
+        """Every source's shards, prefixed; a source with no records at all is refused
+        (``EmptySourceError``): a wrong path should not make an empty run."""
+        shards = []
+        for name, source in self.by_name.items():
+            planned = source.plan()
+            if not any(shard.n_records for shard in planned):
+                raise EmptySourceError(
+                    f"source {name!r} has nothing to read: {source.nothing_to_read()}"
+                )
+            shards.extend(replace(shard, shard_id=f"{name}-{shard.shard_id}")
+                          for shard in planned)
+        return shards
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:

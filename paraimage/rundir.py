@@ -14,9 +14,11 @@ temp file, which the next invocation deletes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,30 @@ TMP_SUFFIX = ".tmp"
 
 class RunDirError(RuntimeError):
     """The run directory belongs to another configuration or is damaged."""
+
+
+def check_writable(directory: Path) -> None:
+    """Fail before any work when the run directory cannot be made or written.
+
+    Writes (and removes) a probe file in the deepest part of ``directory/manifests``
+    that exists: asking ``os.access`` would say yes to root on a read-only mount."""
+    existing = directory / "manifests"
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RunDirError(
+            f"run.output_dir: cannot create the run directory {directory}: "
+            f"{existing} is not a directory"
+        )
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".paraimage-write-test-", dir=existing)
+    except OSError as exc:
+        raise RunDirError(
+            f"run.output_dir: cannot write the run directory {directory}: "
+            f"{exc.strerror} ({existing})"
+        ) from exc
+    os.close(handle)
+    os.unlink(probe)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -46,15 +72,28 @@ class RunDir:
         self.config_path = root / "config.yaml"
         self.record_path = root / "run.json"
 
+    @contextlib.contextmanager
+    def _damaged(self, path: Path) -> Iterator[None]:
+        """A run file that does not parse is a RunDirError naming it, not a traceback."""
+        try:
+            yield
+        except (ValueError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+            raise RunDirError(
+                f"{path} is damaged ({type(exc).__name__}: {exc}); restore it, or delete "
+                f"{self.root} to start the run over"
+            ) from exc
+
     def check_config(self, fingerprint: str) -> None:
         """Refuse a run directory that holds a run of another config; writes nothing."""
         if not self.config_path.exists():
             return
-        previous = yaml.safe_load(self.config_path.read_text()) or {}
-        if previous.get("fingerprint") != fingerprint:
+        with self._damaged(self.config_path):
+            previous = yaml.safe_load(self.config_path.read_text()) or {}
+            recorded = previous.get("fingerprint")
+        if recorded != fingerprint:
             raise RunDirError(
                 f"{self.root} holds a run of a different configuration "
-                f"(fingerprint {previous.get('fingerprint')} != {fingerprint}); "
+                f"(fingerprint {recorded} != {fingerprint}); "
                 f"use another run.name or run.output_dir, or delete {self.root} to "
                 "start it over"
             )
@@ -73,8 +112,9 @@ class RunDir:
         """The plan fixed at the first invocation, or None before there is one."""
         if not self.plan_path.exists():
             return None
-        data = json.loads(self.plan_path.read_text())
-        return [ShardSpec.from_dict(item) for item in data["shards"]]
+        with self._damaged(self.plan_path):
+            data = json.loads(self.plan_path.read_text())
+            return [ShardSpec.from_dict(item) for item in data["shards"]]
 
     @staticmethod
     def make_plan(source: BaseSource) -> list[ShardSpec]:
@@ -113,7 +153,8 @@ class RunDir:
 
     def read_record(self) -> dict[str, Any]:
         if self.record_path.exists():
-            return json.loads(self.record_path.read_text())
+            with self._damaged(self.record_path):
+                return json.loads(self.record_path.read_text())
         return {}
 
     def write_record(self, record: dict[str, Any]) -> None:

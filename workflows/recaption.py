@@ -25,6 +25,7 @@ from captioners.model_source import (  # noqa: E402
 from captioners.openai_backend import ServerUnavailableError  # noqa: E402
 from captioners.prepare import CaptionImagePrep  # noqa: E402
 from captioners.registry import CAPTIONERS  # noqa: E402
+from curation.base import EmptySourceError  # noqa: E402
 from curation.download_report import write_download_summary  # noqa: E402
 from curation.probe import ProbeStage  # noqa: E402
 from curation.registry import build_sources  # noqa: E402
@@ -40,7 +41,7 @@ from paraimage.engine import (  # noqa: E402
     ResourceShortageError,
     Stage,
 )
-from paraimage.rundir import RunDirError  # noqa: E402
+from paraimage.rundir import RunDirError, check_writable  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
 from stats.heap import RETAINED_HEAP_ENV  # noqa: E402
 from stats.report import write_run_report  # noqa: E402
@@ -165,11 +166,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, args.overrides)
+        check_writable(config.run.directory)
         source = build_sources(config.sources)
         model, image_size = prepare_captioner(config.captioner)
         # every model is checked before any shard: one that cannot load stops the run
         extra_models = [prepare_captioner(extra)[0] for extra in config.extra_captioners]
-    except (ConfigError, ModelUnavailableError, ServerUnavailableError) as exc:
+    except (ConfigError, RunDirError, ModelUnavailableError, ServerUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     if model.note:
@@ -187,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
                 if config.stats.enabled else None
             ),
         )
-    except (RunDirError, MetadataError, SA1BSourceError, ResourceShortageError) as exc:
+    except (RunDirError, EmptySourceError, MetadataError, SA1BSourceError,
+            ResourceShortageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     return 0 if summary.reconciles else 1

@@ -158,3 +158,36 @@ def test_multi_source_names_must_be_unique(tmp_path: Path, astronaut_jpeg: bytes
     config = FolderSourceConfig(kind="folder", path=root)
     with pytest.raises(ValueError, match="source names must be unique"):
         MultiSource([FolderSource(config), FolderSource(config)])
+
+
+def test_multi_source_refuses_a_source_with_nothing_to_read(
+    tmp_path: Path, astronaut_jpeg: bytes
+) -> None:
+    from curation.base import EmptySourceError
+
+    photos = make_folder(tmp_path / "photos", astronaut_jpeg)
+    empty_tar = tmp_path / "empty.tar"
+    with tarfile.open(empty_tar, "w"):
+        pass
+    full_tar = make_wds(tmp_path / "full.tar", astronaut_jpeg)
+    folder = FolderSource(FolderSourceConfig(kind="folder", path=photos))
+    # an empty tar among others is a shard of zero rows, not an empty source
+    both = WebDatasetSource(
+        WebDatasetSourceConfig(kind="webdataset", paths=[str(empty_tar), str(full_tar)]))
+    assert [(s.shard_id, s.n_records) for s in MultiSource([folder, both]).plan()] == [
+        ("folder-00000", 4), ("webdataset-00000-empty", 0), ("webdataset-00001-full", 5),
+    ]
+    only_empty = WebDatasetSource(
+        WebDatasetSourceConfig(kind="webdataset", name="wds", paths=[str(empty_tar)]))
+    with pytest.raises(EmptySourceError) as error:
+        MultiSource([folder, only_empty]).plan()
+    assert str(error.value) == "source 'wds' has nothing to read: its plan holds no records"
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "nothing" / "notes.md").write_text("not an image")
+    with pytest.raises(EmptySourceError) as error:
+        MultiSource([FolderSource(FolderSourceConfig(
+            kind="folder", path=tmp_path / "nothing"))]).plan()
+    assert str(error.value) == (
+        f"source 'folder' has nothing to read: no image files under {tmp_path / 'nothing'} "
+        "(looked for bmp, gif, jp2, jpeg, jpg, png, tif, tiff, webp)"
+    )

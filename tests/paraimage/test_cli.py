@@ -51,3 +51,83 @@ def test_unknown_hub_model_without_fallback_exits_2(
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "usage: paraimage" in capsys.readouterr().out
+
+
+def fake_local_model(tmp_path: Path) -> Path:
+    """A local model folder that resolves without loading anything (image_size is set)."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    return model
+
+
+def test_run_of_an_empty_folder_exits_2_naming_the_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code = main([
+        "run", "--config", str(REPO_ROOT / "configs" / "demo.yaml"),
+        "--set", f"run.output_dir={tmp_path / 'runs'}",
+        "--set", f"sources=[{{kind: folder, name: photos, path: '{empty}'}}]",
+        "--set", f"captioner.model={fake_local_model(tmp_path)}",
+        "--set", "captioner.image_size=336",
+    ])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"error: source 'photos' has nothing to read: no image files under {empty} "
+        "(looked for bmp, gif, jp2, jpeg, jpg, png, tif, tiff, webp)\n"
+    )
+    assert not (tmp_path / "runs").exists()  # no half-made run directory
+
+
+def test_output_dir_inside_a_file_exits_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workflows.recaption
+
+    def no_work(*args: object) -> None:
+        raise AssertionError("the model was prepared for a run that cannot be written")
+
+    monkeypatch.setattr(workflows.recaption, "prepare_captioner", no_work)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("")
+    code = main([
+        "run", "--config", str(REPO_ROOT / "configs" / "demo.yaml"),
+        "--set", f"run.output_dir={a_file / 'runs'}",
+    ])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"error: run.output_dir: cannot create the run directory {a_file / 'runs' / 'demo'}: "
+        f"{a_file} is not a directory\n"
+    )
+
+
+def test_read_only_output_dir_exits_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # root writes through chmod, and tests cannot mount: a read-only file system is
+    # what the write probe meets, so the probe meets EROFS here
+    import errno
+    import tempfile
+
+    import workflows.recaption
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    def no_work(*args: object) -> None:
+        raise AssertionError("the model was prepared for a run that cannot be written")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(workflows.recaption, "prepare_captioner", no_work)
+    code = main([
+        "run", "--config", str(REPO_ROOT / "configs" / "demo.yaml"),
+        "--set", f"run.output_dir={tmp_path / 'ro'}",
+    ])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"error: run.output_dir: cannot write the run directory {tmp_path / 'ro' / 'demo'}: "
+        f"Read-only file system ({tmp_path})\n"
+    )
+    assert list(tmp_path.iterdir()) == []

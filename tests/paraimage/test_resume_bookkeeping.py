@@ -121,3 +121,28 @@ def test_run_dir_refuses_another_config(tmp_path: Path) -> None:
     with pytest.raises(RunDirError, match="holds a run of a different configuration") as err:
         RunDir(tmp_path / "run").prepare({"a": 2}, "fp-two")
     assert f"or delete {tmp_path / 'run'} to start it over" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        ("plan.json", '{"shards": [',
+         "JSONDecodeError: Expecting value: line 1 column 13 (char 12)"),
+        ("plan.json", '{"plans": []}', "KeyError: 'shards'"),
+        ("config.yaml", "fingerprint: [fp", "ParserError: while parsing a flow sequence"),
+        ("run.json", "", "JSONDecodeError: Expecting value: line 1 column 1 (char 0)"),
+    ],
+)
+def test_a_damaged_run_file_is_named_not_a_traceback(
+    tmp_path: Path, name: str, text: str, problem: str
+) -> None:
+    run_dir = RunDir(tmp_path / "run")
+    run_dir.prepare({}, "fp")
+    (run_dir.root / name).write_text(text)
+    with pytest.raises(RunDirError) as error:
+        run_dir.check_config("fp")
+        run_dir.load_plan()
+        run_dir.read_record()
+    assert str(error.value).startswith(f"{run_dir.root / name} is damaged ({problem}")
+    assert str(error.value).endswith(f"); restore it, or delete {run_dir.root} to start "
+                                     "the run over")
