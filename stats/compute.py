@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,15 +31,23 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE, SIDE_PREFIX, stat_schema
+from captioners.qa import is_non_english
+from stats.definitions import (
+    ALT_TEXT_SIDE,
+    CAPTION_SIDE,
+    NON_ENGLISH_FIELD,
+    SIDE_PREFIX,
+    stat_schema,
+)
 from stats.inputs import InputFile, StatsInputError, iter_batches
 from stats.text_stats import CaptionStats
 
 # Manifest columns carried into the partials, with their manifest types. Inputs that are
-# not manifests get their file's name as source and "kept" as status.
+# not manifests carry only ``id`` (inputs.py) and get their source name and "kept".
 PASSTHROUGH_FIELDS = (
     pa.field("id", pa.string()),
     pa.field("source", pa.string()),
@@ -81,12 +90,14 @@ def text_columns_for(caption_column: str | None, alt_column: str | None) -> dict
 
 
 def output_schema(text_columns: Mapping[str, str], keep_text: bool) -> pa.Schema:
-    """Passthrough, then (with ``keep_text``) the texts named by side, then statistics."""
+    """Passthrough, then (with ``keep_text``) the texts named by side, then statistics
+    and each side's ``non_english`` flag (captioners.qa's test; null for no text)."""
     fields = list(PASSTHROUGH_FIELDS)
     if keep_text:
         fields.extend(pa.field(_SIDE_OF_PREFIX[p], pa.string()) for p in text_columns.values())
     for prefix in text_columns.values():
         fields.extend(stat_schema(prefix))
+    fields.extend(pa.field(p + NON_ENGLISH_FIELD, pa.bool_()) for p in text_columns.values())
     return pa.schema(fields)
 
 
@@ -99,12 +110,14 @@ def compute_text_stats(
     workers: int = 1,
     batch_size: int = DEFAULT_BATCH_SIZE,
     model: str | None = None,
+    total_rows: int | None = None,
 ) -> ComputeSummary:
     """Writes ``out_dir/*.parquet`` (replacing what was there) and returns a summary.
 
     The caption column's statistics get the manifest's caption names (``n_words``...),
     the alt column's the alt-text names (``alt_n_words``...). ``keep_text`` also copies
     the texts, as ``caption`` and ``alt_text``, for tables that need words (frequency).
+    ``total_rows`` (from ``inputs.scan_input``) sizes the progress bar.
     """
     if workers < 1:
         raise StatsInputError(f"workers must be >= 1, got {workers}")
@@ -122,10 +135,11 @@ def compute_text_stats(
     start = time.perf_counter()
     try:
         if workers == 1:
-            rows = _compute_local(inputs, stage_kwargs, schema, renames, tmp, batch_size)
+            rows = _compute_local(inputs, stage_kwargs, schema, renames, tmp, batch_size,
+                                  total_rows)
         else:
             rows = _compute_ray(inputs, stage_kwargs, schema, renames, tmp, batch_size,
-                                workers)
+                                workers, total_rows)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # the last good partials stay as they were
         raise
@@ -142,8 +156,11 @@ def normalize(table: pa.Table, source: str, text_columns: Sequence[str]) -> pa.T
     arrays: list[pa.Array | pa.ChunkedArray] = []
     for field in PASSTHROUGH_FIELDS:
         if field.name in table.column_names:
+            column = table.column(field.name)
+            if pa.types.is_string(column.type) and not pa.types.is_string(field.type):
+                column = pc.if_else(pc.equal(column, ""), None, column)  # CSV's empty field
             try:
-                arrays.append(table.column(field.name).cast(field.type))
+                arrays.append(column.cast(field.type))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise StatsInputError(f"column {field.name!r} is not {field.type}: {exc}") from exc
         elif field.name == "source":
@@ -165,10 +182,11 @@ def _read_columns(text_columns: Mapping[str, str]) -> list[str]:
 
 
 def _output_name(item: InputFile, taken: set[str]) -> str:
-    name, k = item.name, 1
-    while name in taken:  # two inputs with one stem from different folders
+    base = item.name.replace("/", "--")  # a folder's member: "set/train"
+    name, k = base, 1
+    while name in taken:  # shards of one split, or one stem from different folders
         k += 1
-        name = f"{item.name}-{k}"
+        name = f"{base}-{k}"
     taken.add(name)
     return name + ".parquet"
 
@@ -180,22 +198,33 @@ def _compute_local(
     renames: Mapping[str, str],
     out_dir: Path,
     batch_size: int,
+    total_rows: int | None,
 ) -> int:
     stage = CaptionStats(**stage_kwargs)
     text_columns = list(stage.text_columns)
     columns = _read_columns(stage.text_columns)
     taken: set[str] = set()
     rows = 0
-    progress = tqdm(desc="text stats", unit="rows", total=_known_rows(inputs))
-    for item in inputs:
-        with pq.ParquetWriter(out_dir / _output_name(item, taken), schema) as writer:
-            for table in iter_batches(item, columns, text_columns, batch_size):
-                result = stage(normalize(table, item.name, text_columns))
-                writer.write_table(finish(result, schema, renames))
-                rows += table.num_rows
-                progress.update(table.num_rows)
-    progress.close()
+    with progress_bar(total_rows if total_rows is not None else _known_rows(inputs)) as bar:
+        for item in inputs:
+            with pq.ParquetWriter(out_dir / _output_name(item, taken), schema) as writer:
+                for table in iter_batches(item, columns, text_columns, batch_size):
+                    result = stage(normalize(table, item.name, text_columns))
+                    writer.write_table(finish(result, schema, renames, stage.text_columns))
+                    rows += table.num_rows
+                    bar.update(table.num_rows)
     return rows
+
+
+@contextmanager
+def progress_bar(total: int | None) -> Iterator[tqdm]:
+    """A bar on a terminal only (a log gets the one summary line the CLI prints), closed
+    on every exit, so an error message starts a line of its own."""
+    bar = tqdm(desc="text stats", unit="rows", total=total, disable=not sys.stderr.isatty())
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def _known_rows(inputs: Sequence[InputFile]) -> int | None:
@@ -212,6 +241,7 @@ def _compute_ray(
     out_dir: Path,
     batch_size: int,
     workers: int,
+    total_rows: int | None,
 ) -> int:
     """The driver reads the files batch by batch (our readers, the local path's rules)
     and hands each batch to the least busy ready actor, at most ``BATCHES_PER_ACTOR``
@@ -227,14 +257,14 @@ def _compute_ray(
                                str(out_dir / f"part-{index:05d}.parquet"))
             for index in range(workers)
         ]
-        progress = tqdm(desc="text stats", unit="rows", total=_known_rows(inputs))
+        total = total_rows if total_rows is not None else _known_rows(inputs)
         try:
-            dispatch = _Dispatch(actors, progress)
-            for item in inputs:
-                for table in iter_batches(item, columns, text_columns, batch_size):
-                    dispatch.submit(normalize(table, item.name, text_columns))
-            dispatch.drain()
-            progress.close()
+            with progress_bar(total) as bar:
+                dispatch = _Dispatch(actors, bar)
+                for item in inputs:
+                    for table in iter_batches(item, columns, text_columns, batch_size):
+                        dispatch.submit(normalize(table, item.name, text_columns))
+                dispatch.drain()
             # an actor still starting (no room for it on the cluster) got no batch
             rows = sum(ray.get([actors[index].close.remote() for index in dispatch.ready]))
         finally:
@@ -313,7 +343,8 @@ class PartialWriter:
     def add(self, table: pa.Table) -> int:
         if self.stage is None:
             raise RuntimeError("PartialWriter.add before start")
-        result = finish(self.stage(table), self.schema, self.renames)
+        result = finish(self.stage(table), self.schema, self.renames,
+                        self.stage_kwargs["text_columns"])
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, self.schema)
         self.writer.write_table(result)
@@ -328,16 +359,32 @@ class PartialWriter:
         return self.rows
 
 
-def finish(table: pa.Table, schema: pa.Schema, renames: Mapping[str, str]) -> pa.Table:
-    """The stage's output cut to the partial's schema (texts renamed to their side)."""
+def finish(
+    table: pa.Table,
+    schema: pa.Schema,
+    renames: Mapping[str, str],
+    text_columns: Mapping[str, str],
+) -> pa.Table:
+    """The stage's output cut to the partial's schema (texts renamed to their side),
+    with each side's ``non_english`` flag."""
+    flags = {prefix + NON_ENGLISH_FIELD: column for column, prefix in text_columns.items()}
     columns = []
     for field in schema:
         source = renames.get(field.name, field.name)
-        if source in table.column_names:
+        if field.name in flags:
+            columns.append(_non_english(table, flags[field.name]))
+        elif source in table.column_names:
             columns.append(table.column(source).cast(field.type))
         else:  # a text column this file lacks: its statistics are null already
             columns.append(pa.nulls(table.num_rows, field.type))
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _non_english(table: pa.Table, column: str) -> pa.Array:
+    if column not in table.column_names:
+        return pa.nulls(table.num_rows, pa.bool_())
+    texts = table.column(column).to_pylist()
+    return pa.array([None if t is None else is_non_english(t) for t in texts], pa.bool_())
 
 
 @contextmanager

@@ -1,8 +1,8 @@
 """The statistics' definitions, as constants shared by extraction, tables and tests.
 
-DESIGN.md ("Statistics definitions") is the contract; this module is its single
-implementation, so the caption side and the alt-text side of every table, and the
-tests' hand-checked counts, all read the same tag sets and bucket edges.
+docs/statistics.md is the contract; this module is its single implementation, so the
+caption side and the alt-text side of every table, and the tests' hand-checked counts,
+all read the same tag sets and bucket edges.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ SIDE_PREFIX = {CAPTION_SIDE: "", ALT_TEXT_SIDE: "alt_"}
 COUNT_FIELDS = ("n_words", "n_nouns", "n_adj_adv", "n_prep", "n_clip_tokens", "n_sentences")
 NOUNS_FIELD = "nouns"
 STAT_FIELDS = (*COUNT_FIELDS, NOUNS_FIELD)
+# Per text, in the statistics partials (not the manifest, whose captions carry the
+# captioner QA's ``non_english`` flag): the same test, captioners.qa.is_non_english.
+NON_ENGLISH_FIELD = "non_english"
 
 
 def stat_columns(prefix: str) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ billion-row run costs the same as plotting a test's.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pyarrow as pa
@@ -83,7 +84,7 @@ def plot_top_nouns(nouns: pa.Table, path: Path, top: int = TOP_NOUNS) -> Path:
         # Positions, not the nouns, on the axis: two nouns that print alike stay two bars.
         ax.barh(range(len(best)), [100 * r["share"] for r in reversed(best)],
                 color=SIDE_COLORS[side])
-        ax.set_yticks(range(len(best)), [printable(r["noun"]) for r in reversed(best)])
+        ax.set_yticks(range(len(best)), [drawable(r["noun"]) for r in reversed(best)])
         ax.set_title(f"Top nouns: {SIDE_LABELS[side]}")
         ax.set_xlabel("% of texts containing the noun")
     return _save(fig, path)
@@ -94,6 +95,23 @@ def printable(text: str) -> str:
     ``\\u2028``): noise in a caption or a noun, which no font has a glyph for and which
     would vanish from a plot or break a Markdown table."""
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def drawable(text: str) -> str:
+    """``printable(text)`` with the characters the plot's font has no glyph for (CJK,
+    most scripts beyond Latin, Greek and Cyrillic in DejaVu Sans) as escapes, so a
+    label reads ``\u4e1c`` instead of an empty box and a warning per character."""
+    glyphs = _font_codepoints()
+    return "".join(c if ord(c) in glyphs else ascii(c)[1:-1] for c in printable(text))
+
+
+@functools.cache
+def _font_codepoints() -> frozenset[int]:
+    _pyplot()
+    from matplotlib import font_manager
+
+    font = font_manager.get_font(font_manager.findfont(font_manager.FontProperties()))
+    return frozenset(font.get_charmap())
 
 
 def plot_captioners(summary: pa.Table, path: Path) -> Path:

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -22,11 +22,17 @@ from stats import plots
 from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE, FREQUENT_NOUN_MIN_TEXTS, LENGTH_BUCKETS
 from stats.rollups import update_rollups
 from stats.tables import compute_tables
-from stats.views import STATS_DIR, connect, create_run_views, manifest_files
+from stats.views import STATS_DIR, TABLE_NAMES, connect, create_run_views, manifest_files
+
+if TYPE_CHECKING:
+    from stats.prepare import PreparedInputs
 
 REPORT_NAME = "report.md"
 PLOTS_DIR = "plots"
 REPORT_TOP_NOUNS = 20
+# Non-English texts shown by id in the report, per side.
+NON_ENGLISH_EXAMPLES = 5
+DEFINITIONS = "docs/statistics.md"
 _SIDE_NAMES = {CAPTION_SIDE: "caption", ALT_TEXT_SIDE: "alt-text"}
 
 
@@ -55,13 +61,20 @@ def write_report(
     title: str,
     words: bool = True,
     rollup: Path | None = None,
+    inputs: PreparedInputs | None = None,
 ) -> Path:
     """Everything from a connection whose views are set up (views.py), reading
-    the run ``rollup`` (rollups.py) when given."""
+    the run ``rollup`` (rollups.py) when given. ``inputs``: the files of
+    ``paraimage stats --input`` (their own section, in place of a run's funnel).
+
+    A table the options no longer make (``words=False``) is removed, so a folder never
+    mixes tables of two invocations."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = compute_tables(con, words=words, rollup=rollup)
     for name, table in tables.items():
         pq.write_table(table, out_dir / f"{name}.parquet")
+    for name in set(TABLE_NAMES) - set(tables):
+        (out_dir / f"{name}.parquet").unlink(missing_ok=True)
     plot_dir = out_dir / PLOTS_DIR
     figures = [
         plots.plot_length_distribution(
@@ -73,29 +86,55 @@ def write_report(
         plots.plot_captioners(tables["summary"], plot_dir / "captioners.png"),
     ]
     report = out_dir / REPORT_NAME
-    report.write_text(render_markdown(title, tables, [f.relative_to(out_dir) for f in figures]))
+    report.write_text(render_markdown(
+        title, tables, [f.relative_to(out_dir) for f in figures], inputs=inputs,
+        non_english=non_english_counts(con),
+    ))
     return report
 
 
-def render_markdown(title: str, tables: dict[str, pa.Table], figures: Sequence[Path]) -> str:
-    summary = tables["summary"].to_pylist()
+def render_markdown(
+    title: str,
+    tables: dict[str, pa.Table],
+    figures: Sequence[Path],
+    inputs: PreparedInputs | None = None,
+    non_english: Sequence[dict[str, Any]] = (),
+) -> str:
+    """The page. Parts the input cannot fill are left out: the alt-text rows when no
+    row has an alt-text, the short-side column when no row has an image, a run's
+    funnel for text files."""
+    sides = present_sides(tables["summary"])
+    summary = [r for r in tables["summary"].to_pylist() if r["text"] in sides]
+    with_images = any(r["mean_short_side"] is not None for r in summary)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    counted = ("Kept rows only, except the funnel." if inputs is None
+               else inputs.counting_note())
     parts = [
         f"# Caption statistics: {title}",
-        f"Generated {now}. Kept rows only, except the funnel. Definitions: DESIGN.md, "
-        "\"Statistics definitions\" (spaCy Penn tags, whitespace words, CLIP BPE tokens with "
-        f"start/end; DN = distinct lower-cased nouns, VN = nouns in more than "
-        f"{FREQUENT_NOUN_MIN_TEXTS} texts).",
-        "## Funnel",
-        markdown_table(
-            ["source", "status", "reason", "rows", "share of source"],
-            [[r["source"], r["status"], r["reason"] or "", r["n"], _pct(r["share_of_source"])]
-             for r in tables["funnel"].to_pylist()],
-        ),
+        f"Generated {now}. {counted} Definitions: `{DEFINITIONS}` in the paraimage "
+        "repository (spaCy Penn tags, whitespace words, CLIP BPE tokens with start/end; "
+        f"DN = distinct lower-cased nouns, VN = nouns in more than {FREQUENT_NOUN_MIN_TEXTS} "
+        "texts).",
+    ]
+    if inputs is not None:
+        parts += ["## Inputs", _inputs_table(inputs)]
+    if inputs is None or any(s.kept_rows is not None for s in inputs.summaries):
+        parts += [
+            "## Funnel",
+            markdown_table(
+                ["source", "status", "reason", "rows", "share of source"],
+                [[r["source"], r["status"], r["reason"] or "", r["n"],
+                  _pct(r["share_of_source"])] for r in tables["funnel"].to_pylist()],
+            ),
+        ]
+    table1_headers = ["dataset", "text", "images", *(["short side"] if with_images else []),
+                      "avg words", "avg nouns"]
+    parts += [
         "## Dataset (ParaDiffusion Table 1 style)",
         markdown_table(
-            ["dataset", "text", "images", "short side", "avg words", "avg nouns"],
-            [[_label(r), _SIDE_NAMES[r["text"]], r["images"], _num(r["mean_short_side"], 1),
+            table1_headers,
+            [[_label(r), _SIDE_NAMES[r["text"]], r["images"],
+              *([_num(r["mean_short_side"], 1)] if with_images else []),
               _num(r["mean_words"], 1), _num(r["mean_nouns"], 1)] for r in summary],
         ),
         "## Vocabulary (ELLA Tables 1-2 style)",
@@ -115,7 +154,9 @@ def render_markdown(title: str, tables: dict[str, pa.Table], figures: Sequence[P
                 for label, _, _ in LENGTH_BUCKETS]] for r in summary],
         ),
         f"## Top {REPORT_TOP_NOUNS} nouns (share of texts containing them)",
-        _top_nouns(tables["nouns"]),
+        _top_nouns(tables["nouns"], sides),
+        "## Non-English texts",
+        _non_english_section(non_english, sides),
         "## Plots",
         *[f"![{f.stem}]({f.as_posix()})" for f in figures],
         "## Tables",
@@ -138,19 +179,78 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def _top_nouns(nouns: pa.Table) -> str:
+def present_sides(summary: pa.Table) -> tuple[str, ...]:
+    """The text sides some row has a text of (the caption side is always shown)."""
+    texts = {r["text"]: r["texts"] for r in summary.to_pylist() if r["grouping"] == "all"}
+    return tuple(side for side in (CAPTION_SIDE, ALT_TEXT_SIDE)
+                 if side == CAPTION_SIDE or texts.get(side))
+
+
+def _top_nouns(nouns: pa.Table, sides: Sequence[str]) -> str:
     by_side = {
         side: [r for r in nouns.to_pylist() if r["text"] == side][:REPORT_TOP_NOUNS]
-        for side in (CAPTION_SIDE, ALT_TEXT_SIDE)
+        for side in sides
     }
     rows = []
     for i in range(max(len(v) for v in by_side.values())):
         row: list[Any] = [i + 1]
-        for side in (CAPTION_SIDE, ALT_TEXT_SIDE):
+        for side in sides:
             hit = by_side[side][i] if i < len(by_side[side]) else None
             row += [hit["noun"], _pct(hit["share"])] if hit else ["", ""]
         rows.append(row)
-    return markdown_table(["rank", "caption noun", "share", "alt-text noun", "share"], rows)
+    headers = ["rank"]
+    for side in sides:
+        headers += [f"{_SIDE_NAMES[side]} noun", "share"]
+    return markdown_table(headers, rows)
+
+
+def non_english_counts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Per text side: texts, those that look non-English (the partials' flag, or a
+    caption's QA flag ``non_english`` in a manifest) and a few of their ids."""
+    out = []
+    for side, prefix in ((CAPTION_SIDE, ""), (ALT_TEXT_SIDE, "alt_")):
+        flag = f"{prefix}non_english"
+        if side == CAPTION_SIDE:
+            flag = f"coalesce({flag}, list_contains(caption_flags, 'non_english'))"
+        texts, flagged = con.execute(f"""
+            SELECT count(*) FILTER ({prefix}n_words IS NOT NULL), count(*) FILTER ({flag})
+            FROM captions
+        """).fetchall()[0]
+        examples = [row[0] for row in con.execute(f"""
+            SELECT coalesce(source, '') || ':' || coalesce(id, '') FROM captions
+            WHERE {flag} LIMIT {NON_ENGLISH_EXAMPLES}
+        """).fetchall()] if flagged else []
+        out.append({"text": side, "texts": texts, "non_english": flagged,
+                    "examples": examples})
+    return out
+
+
+def _non_english_section(counts: Sequence[dict[str, Any]], sides: Sequence[str]) -> str:
+    rows = [r for r in counts if r["text"] in sides]
+    if not any(r["non_english"] for r in rows):
+        return "No text looks non-English."
+    lines = [
+        "These texts are mostly non-Latin letters or have few English function words "
+        "(`captioners.qa.is_non_english`). spaCy's English tagger gives them meaningless "
+        "counts; they are counted in every table above.",
+        "",
+        markdown_table(
+            ["text", "texts", "non-English", "share", "examples (source:id)"],
+            [[_SIDE_NAMES[r["text"]], r["texts"], r["non_english"],
+              _pct(r["non_english"] / r["texts"] if r["texts"] else None),
+              ", ".join(r["examples"])] for r in rows],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _inputs_table(inputs: PreparedInputs) -> str:
+    return markdown_table(
+        ["file", "source", "format", "encoding", "rows", "rows without text",
+         "invalid bytes replaced", "rows counted"],
+        [[s.path.name, s.source, s.format, s.encoding, s.rows, s.rows_without_text,
+          s.replaced_bytes, s.counted_rows] for s in inputs.summaries],
+    )
 
 
 def _label(row: dict[str, Any]) -> str:

@@ -93,8 +93,12 @@ def _csv_records(
     try:
         for record in reader:
             line, start = start, reader.line_num + 1
-            if not record:  # a blank line is no record, as in every CSV reader
-                continue
+            if not record:
+                # One column: a blank line is an empty text, as in a TXT file. More: it
+                # holds no fields at all, and is skipped as every CSV reader does.
+                if header is None or len(header) > 1:
+                    continue
+                record = [""]
             if header is None:
                 header = record
                 # a duplicated name reads its first column (inputs.py warns about it)

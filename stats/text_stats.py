@@ -1,4 +1,4 @@
-"""Per-text statistics (DESIGN.md, "Statistics definitions") and their Ray Data stage.
+"""Per-text statistics (docs/statistics.md) and their Ray Data stage.
 
 ``TextStatsExtractor`` turns texts into counts; ``CaptionStats`` is the callable class
 that ``map_batches`` runs, filling the caption and alt-text statistic columns of a batch.

@@ -13,6 +13,10 @@
 
 Columns a view needs but a file lacks (older manifests, plain text inputs) read as
 NULL, so the same SQL works on every input.
+
+Beside them, ``create_table_views`` makes each table the report wrote a view of its
+own name (``summary``, ``table1``, ``ella``, ``length_buckets``, ``length_histogram``,
+``words``); the two whose names a row view has are ``nouns_table`` and ``funnel_table``.
 """
 
 from __future__ import annotations
@@ -22,14 +26,24 @@ from pathlib import Path
 
 import duckdb
 
-from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE, COUNT_FIELDS, SIDE_PREFIX, stat_columns
-from stats.inputs import StatsInputError
+from stats.definitions import (
+    ALT_TEXT_SIDE,
+    CAPTION_SIDE,
+    COUNT_FIELDS,
+    NON_ENGLISH_FIELD,
+    SIDE_PREFIX,
+    stat_columns,
+)
+from stats.errors import StatsInputError
 
 MANIFESTS_DIR = "manifests"
 STATS_DIR = "stats"
 TEXT_STATS_DIR = "text_stats"  # under STATS_DIR: recomputed per-text statistics
 VIEW_NAMES = ("manifest", "captions", "rejected", "errors", "funnel", "nouns", "alt_nouns",
               "caption_variants")
+# The report's tables (report.py writes NAME.parquet), queryable as views.
+TABLE_NAMES = ("summary", "table1", "ella", "length_buckets", "length_histogram", "nouns",
+               "funnel", "words")
 
 # Columns the tables and views read, with the SQL type they get when a file lacks them.
 REQUIRED_COLUMNS: dict[str, str] = {
@@ -42,6 +56,7 @@ REQUIRED_COLUMNS: dict[str, str] = {
     "short_edge": "INTEGER",
     CAPTION_SIDE: "VARCHAR",
     ALT_TEXT_SIDE: "VARCHAR",
+    "caption_flags": "VARCHAR[]",
     "caption_variants": (
         "STRUCT(captioner VARCHAR, variant VARCHAR, model VARCHAR, prompt VARCHAR, "
         "target_words INTEGER, params VARCHAR, status VARCHAR, reason VARCHAR, "
@@ -53,6 +68,7 @@ for _prefix in SIDE_PREFIX.values():
     for _name in COUNT_FIELDS:
         REQUIRED_COLUMNS[_prefix + _name] = "INTEGER"
     REQUIRED_COLUMNS[_prefix + "nouns"] = "VARCHAR[]"
+    REQUIRED_COLUMNS[_prefix + NON_ENGLISH_FIELD] = "BOOLEAN"
 _STAT_COLUMNS = tuple(c for p in SIDE_PREFIX.values() for c in stat_columns(p))
 # Error messages are free text; the funnel groups them by their first line, capped.
 _ERROR_REASON_CHARS = 80
@@ -102,6 +118,23 @@ def create_file_views(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> 
     if not files:
         raise StatsInputError("no statistics files to read")
     _create_views(con, read_filled(con, files))
+
+
+def table_view_name(table: str) -> str:
+    return f"{table}_table" if table in VIEW_NAMES else table
+
+
+def create_table_views(con: duckdb.DuckDBPyConnection, folder: Path) -> list[str]:
+    """A view per report table found in ``folder``; the names made."""
+    made = []
+    for table in TABLE_NAMES:
+        path = folder / f"{table}.parquet"
+        if path.is_file():
+            name = table_view_name(table)
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                        f"read_parquet({sql_str(str(path))})")
+            made.append(name)
+    return made
 
 
 def funnel_reasons_sql(relation: str, columns: str = "source") -> str:

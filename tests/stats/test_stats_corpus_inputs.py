@@ -106,7 +106,8 @@ def test_a_ragged_row_deep_in_a_file_names_its_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("q.csv", b'prompt\n"never closed\nmore\n', "{path}:3: malformed CSV: unexpected end of data"),
+        ("q.csv", b'prompt\n"never closed\nmore\n',
+         "{path}:3: malformed CSV: unexpected end of data"),
         ("j.jsonl", b'{"prompt": "a"}\n\n{"prompt": \n', "{path}:3: not JSON: Expecting value "
          "(column 12)"),
         ("o.jsonl", b'{"prompt": {"en": "a"}}\n', "{path}:1: 'prompt' is an object, not text"),
@@ -149,7 +150,8 @@ def test_invalid_utf8_is_an_error_with_line_and_column_or_a_counted_replacement(
 def test_txt_and_csv_decode_by_one_rule(tmp_path: Path) -> None:
     txt = tmp_path / "p.txt"
     txt.write_bytes(b"ok\nbad \xff byte\n")
-    with pytest.raises(StatsInputError, match=r"p\.txt:2: invalid UTF-8 bytes b'\\xff' at column 5"):
+    with pytest.raises(StatsInputError,
+                       match=r"p\.txt:2: invalid UTF-8 bytes b'\\xff' at column 5"):
         scan_input(open_input(txt), ["text"])
 
 
