@@ -15,6 +15,7 @@ from annotation_tool.api.middleware import (
     BodySizeLimitMiddleware,
     SecurityHeadersMiddleware,
 )
+from annotation_tool.api.throttle import LoginThrottle, LoginTokens
 from annotation_tool.database import make_engine, make_session_factory
 from annotation_tool.migrate import upgrade
 from annotation_tool.settings import (
@@ -37,6 +38,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.write_sessions = make_session_factory(app.state.write_engine)
     app.state.read_sessions = make_session_factory(app.state.read_engine)
     app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    app.state.login_throttle = LoginThrottle()
+    app.state.login_tokens = LoginTokens()
     settings.thumbnail_dir.mkdir(parents=True, exist_ok=True)
 
     # The last added runs first: admission, then headers, then the size cap.

@@ -42,6 +42,12 @@ class LockLostError(ConflictError):
     code = "lock_lost"
 
 
+class TooManyAttemptsError(DomainError):
+    """Too many failed logins: wait ``retry_after_s`` seconds."""
+
+    code = "rate_limited"
+
+
 class InvalidStateError(DomainError):
     """The item is not in the stage this action needs."""
 

@@ -21,6 +21,7 @@ STATUS = {
     errors.InvalidStateError: 409,
     errors.ValidationFailedError: 422,
     errors.ImageUnavailableError: 404,
+    errors.TooManyAttemptsError: 429,
 }
 
 
@@ -46,8 +47,13 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
             {"status": status, "message": exc.message, "user": None},
             status_code=status,
         )
+    headers = {}
+    if "retry_after_s" in exc.details:
+        headers["Retry-After"] = str(exc.details["retry_after_s"])
     return JSONResponse(
-        {"error": exc.code, "message": exc.message, **exc.details}, status_code=status
+        {"error": exc.code, "message": exc.message, **exc.details},
+        status_code=status,
+        headers=headers,
     )
 
 

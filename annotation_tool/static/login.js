@@ -17,4 +17,7 @@ document.getElementById("login-form").addEventListener("submit", async (event) =
   const body = await resp.json().catch(() => ({}));
   error.textContent = body.message || `Login failed (${resp.status})`;
   error.hidden = false;
+  // Each login token serves one attempt: fetch the next one.
+  const fresh = await fetch("/api/auth/login-token", { credentials: "same-origin" });
+  if (fresh.ok) form.dataset.csrf = (await fresh.json()).csrf_token;
 });

@@ -7,26 +7,25 @@ from annotation_tool.api.schemas.auth import LoginCreate, Me
 from annotation_tool.contexts import accounts
 from annotation_tool.errors import CsrfError
 from annotation_tool.models import User, UserSession
-from annotation_tool.security import new_token, tokens_equal
+from annotation_tool.security import tokens_equal
 from annotation_tool.settings import COOKIE_LOGIN_CSRF, COOKIE_SESSION, HEADER_CSRF
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-def set_login_csrf_cookie(
-    response: Response, settings: AppSettings, token: str | None = None
-) -> str:
-    token = token or new_token()
-    response.set_cookie(
-        COOKIE_LOGIN_CSRF, token, httponly=True, samesite="strict", secure=settings.secure_cookies
-    )
+def set_login_csrf_cookie(request: Request, response: Response, token: str | None = None) -> str:
+    """A new single-use login token (or ``token``, issued for a page), in a cookie and
+    returned for the page to send."""
+    token = token or request.app.state.login_tokens.issue()
+    secure = request.app.state.settings.secure_cookies
+    response.set_cookie(COOKIE_LOGIN_CSRF, token, httponly=True, samesite="strict", secure=secure)
     return token
 
 
 @router.get("/login-token")
-def get_login_token(response: Response, settings: AppSettings) -> dict[str, str]:
-    """Double-submit token for the login request (there is no session yet)."""
-    return {"csrf_token": set_login_csrf_cookie(response, settings)}
+def get_login_token(request: Request, response: Response) -> dict[str, str]:
+    """Double-submit token for one login request (there is no session yet)."""
+    return {"csrf_token": set_login_csrf_cookie(request, response)}
 
 
 @router.post("/login")
@@ -34,11 +33,19 @@ def get_login_token(response: Response, settings: AppSettings) -> dict[str, str]
 def login(
     body: LoginCreate, request: Request, response: Response, db: Db, settings: AppSettings
 ) -> Me:
-    if not tokens_equal(request.cookies.get(COOKIE_LOGIN_CSRF), request.headers.get(HEADER_CSRF)):
-        raise CsrfError("missing or wrong login CSRF token; reload the login page")
+    token = request.headers.get(HEADER_CSRF)
+    # Each token serves one attempt, failed or not; the page fetches a new one.
+    if not tokens_equal(request.cookies.get(COOKIE_LOGIN_CSRF), token) or not (
+        request.app.state.login_tokens.consume(token)
+    ):
+        raise CsrfError("missing, used or wrong login CSRF token; reload the login page")
+    client = request.client.host if request.client else "unknown"
     # The password check (scrypt, tens of ms) runs on a read session: on SQLite the write
     # session would hold the single write lock for all of it and queue every other save.
-    with request.app.state.read_sessions() as read_db:
+    with (
+        request.app.state.login_throttle.attempt(body.username, client),
+        request.app.state.read_sessions() as read_db,
+    ):
         user_id = accounts.authenticate(read_db, body.username, body.password).id
     user = User.get_or_raise(db, user_id)
     token, session = accounts.open_session(db, user, settings.session_ttl_s)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from annotation_tool.api.deps import AppSettings, CurrentAuth, Db
+from annotation_tool.api.deps import CurrentAuth, Db
 from annotation_tool.api.handlers.auth import set_login_csrf_cookie
 from annotation_tool.api.policies import ItemPolicy, ProjectPolicy, UserPolicy, authorize
 from annotation_tool.api.policies.item_policy import TASK_ROLES
@@ -20,7 +20,6 @@ from annotation_tool.contexts.claims import Task
 from annotation_tool.errors import NotFoundError
 from annotation_tool.guidelines import DESCRIPTION_RULES, SELECTION_RULES, STUDY_ASPECTS
 from annotation_tool.models import Item, Project, ProjectKind
-from annotation_tool.security import new_token
 from annotation_tool.validators.description import RULE_CONFIG
 
 router = APIRouter(include_in_schema=False)
@@ -88,14 +87,14 @@ def local_path(target: str) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, settings: AppSettings, next: str = DEFAULT_NEXT) -> Response:
+def login_page(request: Request, next: str = DEFAULT_NEXT) -> Response:
     target = local_path(next)
-    token = new_token()
+    token = request.app.state.login_tokens.issue()
     templates = request.app.state.templates
     response = templates.TemplateResponse(
         request, "login.html", {"user": None, "next": target, "login_csrf": token}
     )
-    set_login_csrf_cookie(response, settings, token)
+    set_login_csrf_cookie(request, response, token)
     return response
 
 
