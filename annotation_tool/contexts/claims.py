@@ -221,6 +221,17 @@ def release(db: Session, user: User, item: Item) -> None:
         _set_loaded(item, lock_user_id=None, lock_expires_at=None)
 
 
+def release_all(db: Session, user: User) -> int:
+    """At logout: every claim of ``user`` is freed now, not when its lock runs out."""
+    result = db.execute(
+        update(Item)
+        .where(Item.lock_user_id == user.id)
+        .values(lock_user_id=None, lock_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def transition(db: Session, item: Item, expected: Stage, **values: Any) -> None:
     """Compare-and-set on the stage: a second, concurrent submission of the same step
     fails with a conflict instead of being applied twice."""

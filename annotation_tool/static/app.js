@@ -157,12 +157,37 @@ const PI = (() => {
     if (node) { node.textContent = text; node.className = `status ${kind}`; }
   }
 
+  // Text kept in this browser is keyed by user, so on a shared browser nobody else
+  // gets it restored, and it is removed at logout.
+  const DRAFT_PREFIX = "pi-description-";
+  function userId() {
+    const who = document.getElementById("who");
+    return who ? who.dataset.user : "";
+  }
+  function draftKey(itemId) { return `${DRAFT_PREFIX}${userId()}-${itemId}`; }
+  function clearDrafts() {
+    const mine = `${DRAFT_PREFIX}${userId()}-`;
+    for (const k of Object.keys(localStorage)) {
+      // This user's, and those of the old unkeyed form ("pi-description-<item>").
+      if (k.startsWith(mine) || /^pi-description-\d+$/.test(k)) localStorage.removeItem(k);
+    }
+  }
+  const beforeLogout = [];
+  let loggingOut = false;
+  function onLogout(hook) { beforeLogout.push(hook); }
+  function isLoggingOut() { return loggingOut; }
+
   document.addEventListener("DOMContentLoaded", () => {
     const logout = document.getElementById("logout");
     if (logout) logout.addEventListener("click", async () => {
+      // Pages save what they can first (bounded, so a dead network cannot trap the user).
+      const wait = new Promise((resolve) => setTimeout(resolve, 3000));
+      await Promise.race([Promise.allSettled(beforeLogout.map((hook) => hook())), wait]);
+      loggingOut = true;
+      clearDrafts();
       try { await api("POST", "/api/auth/logout"); } finally { window.location.href = "/login"; }
     });
   });
 
-  return { api, ApiError, el, pageData, ClaimKeeper, ImageViewer, showBanner, hideBanner, typing, itemMeta, setStatus };
+  return { api, ApiError, el, pageData, ClaimKeeper, ImageViewer, showBanner, hideBanner, typing, itemMeta, setStatus, draftKey, onLogout, isLoggingOut };
 })();

@@ -17,10 +17,10 @@
   let timer = null;
   let conflict = null;
 
-  const key = (id) => `pi-description-${id}`;
+  const key = PI.draftKey;
   const readLocal = (id) => { try { return JSON.parse(localStorage.getItem(key(id))); } catch (e) { return null; } };
   function remember() {
-    if (item) localStorage.setItem(key(item.id), JSON.stringify({ text: editor.value, base: baseVersion, saved: editor.value === savedText }));
+    if (item && !PI.isLoggingOut()) localStorage.setItem(key(item.id), JSON.stringify({ text: editor.value, base: baseVersion, saved: editor.value === savedText }));
   }
   function setSaveState(text, kind = "") { saveState.textContent = text; saveState.className = kind; }
 
@@ -151,5 +151,7 @@
   window.addEventListener("online", () => schedule(0));
   keeper.onLost = (e) => PI.setStatus(`${e.message} Your text stays in this browser.`, "error");
   window.addEventListener("pagehide", () => { remember(); keeper.release(); });
+  // At logout: one last save, then nothing more is kept in this browser.
+  PI.onLogout(async () => { clearTimeout(timer); await save(); });
   next();
 })();

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from annotation_tool.api.deps import AppSettings, CurrentAuth, Db, commits_in_thread
 from annotation_tool.api.schemas.auth import LoginCreate, Me
-from annotation_tool.contexts import accounts
+from annotation_tool.contexts import accounts, claims
 from annotation_tool.errors import CsrfError
 from annotation_tool.models import User, UserSession
 from annotation_tool.security import tokens_equal
@@ -64,6 +64,7 @@ def login(
 @router.post("/logout", status_code=204)
 @commits_in_thread
 def logout(auth: CurrentAuth, db: Db, response: Response) -> None:
+    claims.release_all(db, auth.user)  # the next person need not wait for the lock to lapse
     accounts.close_session(db, UserSession.get_or_raise(db, auth.session.id))
     response.delete_cookie(COOKIE_SESSION)
 
