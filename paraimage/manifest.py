@@ -101,7 +101,7 @@ _TEXT_STATS = [
     pa.field("n_sentences", pa.int32()),
     pa.field("nouns", pa.list_(pa.string())),
     # The same statistics of the source's alt-text, so LAION-vs-recaption tables come
-    # from one definition (DESIGN.md, statistics).
+    # from one definition (docs/statistics.md).
     pa.field("alt_n_words", pa.int32()),
     pa.field("alt_n_nouns", pa.int32()),
     pa.field("alt_n_adj_adv", pa.int32()),

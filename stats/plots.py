@@ -7,12 +7,13 @@ billion-row run costs the same as plotting a test's.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
 
 from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE, LENGTH_BUCKETS
-from stats.tables import HISTOGRAM_BIN_WORDS, HISTOGRAM_MAX_WORDS
+from stats.tables import HISTOGRAM_BIN_WORDS, HISTOGRAM_MAX_WORDS, NONE_GROUP
 
 SIDE_LABELS = {CAPTION_SIDE: "caption", ALT_TEXT_SIDE: "alt-text"}
 SIDE_COLORS = {CAPTION_SIDE: "tab:blue", ALT_TEXT_SIDE: "tab:orange"}
@@ -61,6 +62,8 @@ def plot_length_distribution(histogram: pa.Table, buckets: pa.Table, path: Path)
     width = 0.4
     for k, side in enumerate((ALT_TEXT_SIDE, CAPTION_SIDE)):
         shares = {r["bucket"]: 100 * (r["share"] or 0) for r in overall if r["text"] == side}
+        if not any(shares.values()):  # no text of this side (text files have no alt-text)
+            continue
         right.bar(
             [i + (k - 0.5) * width for i in range(len(labels))],
             [shares.get(label, 0) for label in labels],
@@ -74,12 +77,18 @@ def plot_length_distribution(histogram: pa.Table, buckets: pa.Table, path: Path)
     return _save(fig, path)
 
 
-def plot_top_nouns(nouns: pa.Table, path: Path, top: int = TOP_NOUNS) -> Path:
-    """Most common nouns (share of texts containing them), caption and alt-text."""
+def plot_top_nouns(
+    nouns: pa.Table,
+    path: Path,
+    top: int = TOP_NOUNS,
+    sides: Sequence[str] = (CAPTION_SIDE, ALT_TEXT_SIDE),
+) -> Path:
+    """Most common nouns (share of texts containing them), one panel per text side."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, max(3.0, 0.3 * top + 1)))
+    fig, axes = plt.subplots(1, len(sides), figsize=(6 * len(sides), max(3.0, 0.3 * top + 1)),
+                             squeeze=False)
     rows = nouns.to_pylist()
-    for ax, side in zip(axes, (CAPTION_SIDE, ALT_TEXT_SIDE), strict=True):
+    for ax, side in zip(axes[0], sides, strict=True):
         best = [r for r in rows if r["text"] == side][:top]
         # Positions, not the nouns, on the axis: two nouns that print alike stay two bars.
         ax.barh(range(len(best)), [100 * r["share"] for r in reversed(best)],
@@ -115,16 +124,20 @@ def _font_codepoints() -> frozenset[int]:
 
 
 def plot_captioners(summary: pa.Table, path: Path) -> Path:
-    """Mean counts per captioner's captions, next to all images' alt-text."""
+    """Mean counts per captioner's captions, next to all images' alt-text; per source
+    where no text has a captioner (text files)."""
     plt = _pyplot()
     rows = summary.to_pylist()
     groups = [
         (f"{r['group']} caption", r)
         for r in rows if r["grouping"] == "captioner" and r["text"] == CAPTION_SIDE
     ]
+    if [label for label, _ in groups] == [f"{NONE_GROUP} caption"]:
+        groups = [(f"{r['group']}", r) for r in rows
+                  if r["grouping"] == "source" and r["text"] == CAPTION_SIDE]
     groups += [
         ("alt-text (all)", r)
-        for r in rows if r["grouping"] == "all" and r["text"] == ALT_TEXT_SIDE
+        for r in rows if r["grouping"] == "all" and r["text"] == ALT_TEXT_SIDE and r["texts"]
     ]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(CAPTIONER_METRICS) * len(groups) / 2), 4.5))
     width = 0.8 / max(1, len(groups))
@@ -136,7 +149,8 @@ def plot_captioners(summary: pa.Table, path: Path) -> Path:
         )
     ax.set_xticks(range(len(CAPTIONER_METRICS)), [name for _, name in CAPTIONER_METRICS])
     ax.set_ylabel("mean per text")
-    ax.set_title("Per-captioner comparison")
+    ax.set_title("Per-captioner comparison" if not groups or groups[0][0].endswith(" caption")
+                 else "Per-source comparison")
     _legend(ax)
     return _save(fig, path)
 

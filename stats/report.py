@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from stats import plots
 from stats.definitions import ALT_TEXT_SIDE, CAPTION_SIDE, FREQUENT_NOUN_MIN_TEXTS, LENGTH_BUCKETS
 from stats.rollups import update_rollups
-from stats.tables import compute_tables
+from stats.tables import NONE_GROUP, compute_tables
 from stats.views import STATS_DIR, TABLE_NAMES, connect, create_run_views, manifest_files
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ def write_report(
             tables["length_buckets"],
             plot_dir / "length_distribution.png",
         ),
-        plots.plot_top_nouns(tables["nouns"], plot_dir / "top_nouns.png"),
+        plots.plot_top_nouns(tables["nouns"], plot_dir / "top_nouns.png",
+                             sides=present_sides(tables["summary"])),
         plots.plot_captioners(tables["summary"], plot_dir / "captioners.png"),
     ]
     report = out_dir / REPORT_NAME
@@ -105,6 +106,9 @@ def render_markdown(
     funnel for text files."""
     sides = present_sides(tables["summary"])
     summary = [r for r in tables["summary"].to_pylist() if r["text"] in sides]
+    captioners = {r["group"] for r in summary if r["grouping"] == "captioner"}
+    if captioners == {NONE_GROUP}:  # texts without a captioner: the group repeats "all"
+        summary = [r for r in summary if r["grouping"] != "captioner"]
     with_images = any(r["mean_short_side"] is not None for r in summary)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     counted = ("Kept rows only, except the funnel." if inputs is None
@@ -127,7 +131,8 @@ def render_markdown(
                   _pct(r["share_of_source"])] for r in tables["funnel"].to_pylist()],
             ),
         ]
-    table1_headers = ["dataset", "text", "images", *(["short side"] if with_images else []),
+    table1_headers = ["dataset", "text", "images" if with_images or inputs is None else "rows",
+                      *(["short side"] if with_images else []),
                       "avg words", "avg nouns"]
     parts += [
         "## Dataset (ParaDiffusion Table 1 style)",
