@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -18,15 +19,23 @@ THUMBNAIL_EDGE = 384
 _MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
+UNAVAILABLE = "The image of this item cannot be read; the server log says why."
+log = logging.getLogger(__name__)
+
+
+def _unavailable(image_ref: str, exc: Exception) -> ImageUnavailableError:
+    # The reason names server paths: it goes to the log, not to the browser.
+    log.warning("image %r unavailable: %s", image_ref, exc)
+    return ImageUnavailableError(UNAVAILABLE)
+
+
 def read_original(image_ref: str, roots: tuple[Path, ...]) -> tuple[bytes, str]:
     try:
         data = open_image_ref(image_ref, roots=list(roots))
         with Image.open(io.BytesIO(data)) as img:  # reads the header only
             media_type = _MEDIA_TYPES.get(img.format or "", "application/octet-stream")
-    except ImageRefError as exc:
-        raise ImageUnavailableError(str(exc)) from exc
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImageUnavailableError(f"not a readable image: {exc}") from exc
+    except (ImageRefError, UnidentifiedImageError, OSError) as exc:
+        raise _unavailable(image_ref, exc) from exc
     return data, media_type
 
 
@@ -48,7 +57,7 @@ def read_thumbnail(image_ref: str, roots: tuple[Path, ...], cache_dir: Path) -> 
             out = io.BytesIO()
             thumb.save(out, "JPEG", quality=85)
     except (UnidentifiedImageError, OSError) as exc:
-        raise ImageUnavailableError(f"not a decodable image: {exc}") from exc
+        raise _unavailable(image_ref, exc) from exc
     path.parent.mkdir(parents=True, exist_ok=True)
     # Two requests may race to make the same thumbnail; rename makes either one win whole.
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

@@ -38,7 +38,9 @@ class ImportResult:
 def manifest_glob(run_dir: Path) -> str:
     manifests = run_dir / "manifests"
     if not manifests.is_dir() or not any(manifests.glob("*.parquet")):
-        raise ValidationFailedError(f"no manifests/*.parquet under {run_dir}")
+        # No path in the message: the web UI shows it, and the resolved path is the
+        # server's business (the caller knows which directory it named).
+        raise ValidationFailedError("no manifests/*.parquet in this run directory")
     return str(manifests / "*.parquet")
 
 
@@ -94,7 +96,8 @@ def query_candidates(run_dir: Path, flt: ImportFilter, kind: str) -> dict[str, l
     try:
         rows = duckdb.connect().execute(sql, params).fetchall()
     except duckdb.Error as exc:
-        raise ValidationFailedError(f"import query failed: {exc}") from exc
+        detail = str(exc).replace(str(run_dir), "RUN_DIR")
+        raise ValidationFailedError(f"import query failed: {detail}") from exc
     by_image: dict[str, list[tuple]] = {}
     for row in rows:
         by_image.setdefault(row[0], []).append(row)
