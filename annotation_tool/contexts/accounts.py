@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from annotation_tool.contexts import audit_log
@@ -19,6 +20,16 @@ from annotation_tool.security import (
     verify_password,
 )
 
+# One rule for the API and the CLI: names that are safe in URLs, logs and exports.
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+
+
+def _validate_username(username: str) -> None:
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise ValidationFailedError(
+            "usernames are 1-64 characters: letters, digits and _ . @ - only"
+        )
+
 
 def _validate_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -29,8 +40,7 @@ def create_user(
     db: Session, username: str, password: str, role: str, actor: User | None = None
 ) -> User:
     username = username.strip()
-    if not username:
-        raise ValidationFailedError("username must not be empty")
+    _validate_username(username)
     if role not in set(Role):
         raise ValidationFailedError(f"role must be one of {[r.value for r in Role]}")
     _validate_password(password)
@@ -65,9 +75,12 @@ def update_user(
     """A new password ends the user's sessions, all but the one making the change
     when people change their own (``actor_session``): whoever knew the old password
     is logged out."""
+    if role is not None and role not in set(Role):
+        raise ValidationFailedError(f"role must be one of {[r.value for r in Role]}")
+    demoted = role is not None and role != Role.ADMIN
+    if user.role == Role.ADMIN and user.is_active and (demoted or is_active is False):
+        _keep_an_admin(db, user)
     if role is not None:
-        if role not in set(Role):
-            raise ValidationFailedError(f"role must be one of {[r.value for r in Role]}")
         user.role = role
     if is_active is not None:
         user.is_active = is_active
@@ -89,6 +102,19 @@ def update_user(
     )
     db.flush()
     return user
+
+
+def _keep_an_admin(db: Session, leaving: User) -> None:
+    others = db.scalar(
+        select(func.count()).where(
+            User.role == Role.ADMIN, User.is_active.is_(True), User.id != leaving.id
+        )
+    )
+    if not others:
+        raise ConflictError(
+            "This is the last active admin; make someone else admin first.",
+            user_id=leaving.id,
+        )
 
 
 def list_users(db: Session) -> list[User]:

@@ -69,3 +69,15 @@ def test_migrate_reports_head(tmp_path, capsys):
 def test_serve_needs_existing_image_root(tmp_path):
     with pytest.raises(SystemExit, match="is not a directory"):
         run("serve", "--db", str(tmp_path / "s.db"), "--images", str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("username", ["with space", "semi;colon", "<b>", "x" * 65, "ann\u00e9"])
+def test_create_user_refuses_names_the_api_refuses(tmp_path, monkeypatch, capsys, username):
+    """Issue 22.9: the CLI and the API apply one username rule."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
+    db = str(tmp_path / "cli.db")
+    argv = ("create-user", "--db", db, "--username", username, "--role", "admin")
+    assert run(*argv, "--password-stdin") == 2
+    assert capsys.readouterr().err == (
+        "error: usernames are 1-64 characters: letters, digits and _ . @ - only\n"
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from review_factories import make_user, role_users_status
 
 
@@ -57,3 +58,34 @@ class TestPatchUsersPassword:
         ann = client_for(annotator)
         client_for(admin).patch(self.url(annotator.id), json={"role": "reviewer"})
         assert ann.get("/api/auth/me").json()["role"] == "reviewer"
+
+
+class TestPatchUsersLastAdmin:
+    """Issue 22.9: the last active admin can neither demote nor deactivate itself."""
+
+    def url(self, user_id: int) -> str:
+        return f"/api/users/{user_id}"
+
+    @pytest.mark.parametrize("change", [{"role": "reviewer"}, {"is_active": False}])
+    def test_last_admin_stays(self, client_for, admin, db, change):
+        resp = client_for(admin).patch(self.url(admin.id), json=change)
+        assert resp.status_code == 409
+        assert resp.json() == {
+            "error": "conflict",
+            "message": "This is the last active admin; make someone else admin first.",
+            "user_id": admin.id,
+        }
+        db.refresh(admin)
+        assert (admin.role, admin.is_active) == ("admin", True)
+
+    def test_with_another_admin_it_may_step_down(self, client_for, admin, db):
+        make_user(db, "second", "admin")
+        resp = client_for(admin).patch(self.url(admin.id), json={"role": "reviewer"})
+        assert (resp.status_code, resp.json()["role"]) == (200, "reviewer")
+
+    def test_an_inactive_admin_does_not_count(self, client_for, admin, db):
+        other = make_user(db, "gone", "admin")
+        other.is_active = False
+        db.commit()
+        resp = client_for(admin).patch(self.url(admin.id), json={"is_active": False})
+        assert resp.status_code == 409
