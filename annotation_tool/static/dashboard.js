@@ -48,5 +48,29 @@
       load();
     } catch (e) { out.textContent = e.message; out.className = "status error"; }
   });
+  // The export is a POST (it is logged), so the file arrives by fetch and is saved
+  // from a blob URL.
+  async function exportAs(format) {
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const resp = await fetch(`/api/projects/${projectId}/export?format=${format}`, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf },
+    });
+    if (!resp.ok) {
+      const body = await resp.json().catch(() => ({}));
+      PI.showBanner(body.message || `Export failed (HTTP ${resp.status})`);
+      return;
+    }
+    const name = /filename="([^"]+)"/.exec(resp.headers.get("content-disposition") || "");
+    const url = URL.createObjectURL(await resp.blob());
+    const link = PI.el("a", { href: url, download: name ? name[1] : `export.${format}`, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+  for (const id of ["export-parquet", "export-jsonl"]) {
+    const button = document.getElementById(id);
+    button.addEventListener("click", () => exportAs(button.dataset.format));
+  }
   load().catch((e) => PI.showBanner(e.message));
 })();

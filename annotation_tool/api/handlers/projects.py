@@ -115,7 +115,9 @@ def get_dashboard(project_id: PathId, user: CurrentUser, db: Db) -> dict[str, An
     return dashboard.dashboard(db, project.id)
 
 
-@router.get("/{project_id}/export")
+# POST, not GET: an export writes an audit row, and a GET must change nothing (a link,
+# a prefetch or an <img> could trigger it; POST needs the CSRF header).
+@router.post("/{project_id}/export")
 @commits_in_thread
 def export(
     project_id: PathId, user: CurrentUser, db: Db, format: Literal["parquet", "jsonl"] = "parquet"

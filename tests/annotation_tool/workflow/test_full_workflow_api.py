@@ -78,7 +78,7 @@ def test_full_workflow(tmp_path, images, db, client_for):
         stages.append(r.json()["stage"])
     assert stages == ["audit_1", "audit_2", "audit_2", "done"]
 
-    r = a.get(f"/api/projects/{project.id}/export?format=parquet")
+    r = a.post(f"/api/projects/{project.id}/export?format=parquet")
     table = pq.read_table(io.BytesIO(r.content))
     row = table.to_pylist()[0]
     assert table.num_rows == 1
@@ -87,7 +87,7 @@ def test_full_workflow(tmp_path, images, db, client_for):
     assert row["reviewers"] == ["rev0", "rev1", "rev2", "rev3"]
     assert row["draft_model"] == "cogvlm"
     assert row["n_revisions"] == 1
-    lines = a.get(f"/api/projects/{project.id}/export?format=jsonl").text.splitlines()
+    lines = a.post(f"/api/projects/{project.id}/export?format=jsonl").text.splitlines()
     assert json.loads(lines[0])["inspection_scores"] == [5, 5]
     d = a.get(f"/api/projects/{project.id}/dashboard").json()
     assert d["progress"]["done"] == 1

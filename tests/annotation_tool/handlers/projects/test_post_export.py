@@ -16,10 +16,11 @@ from review_factories import (
 )
 
 from annotation_tool.contexts.exports import EXPORT_SCHEMA
-from annotation_tool.models import Stage, VersionKind
+from annotation_tool.models import AuditLog, Stage, VersionKind
+from annotation_tool.settings import HEADER_CSRF
 
 
-class TestGetExport:
+class TestPostExport:
     def url(self, project_id: int, fmt: str = "parquet") -> str:
         return f"/api/projects/{project_id}/export?format={fmt}"
 
@@ -50,7 +51,7 @@ class TestGetExport:
 
     def test_parquet_rows(self, client_for, admin, db, images):
         project = self.finished(db, images)
-        resp = client_for(admin).get(self.url(project.id))
+        resp = client_for(admin).post(self.url(project.id))
         assert resp.status_code == 200
         assert (
             resp.headers["content-disposition"]
@@ -72,14 +73,32 @@ class TestGetExport:
 
     def test_jsonl_matches(self, client_for, admin, db, images):
         project = self.finished(db, images)
-        lines = client_for(admin).get(self.url(project.id, "jsonl")).text.splitlines()
+        lines = client_for(admin).post(self.url(project.id, "jsonl")).text.splitlines()
         assert len(lines) == 1
         assert json.loads(lines[0])["annotator"] == "ann"
 
     def test_only_admin(self, client_for, db):
         project = make_project(db)
-        assert role_users_status(client_for, db, "GET", self.url(project.id)) == {
+        assert role_users_status(client_for, db, "POST", self.url(project.id)) == {
             "annotator": 403,
             "reviewer": 403,
             "admin": 200,
         }
+
+    def test_get_changes_nothing(self, client_for, admin, db):
+        """Issue 22.9: an export writes an audit row, so a GET (a link, a prefetch)
+        must not run it."""
+        project = make_project(db)
+        resp = client_for(admin).get(self.url(project.id))
+        assert resp.status_code == 405
+        assert db.query(AuditLog).filter_by(action="project.export").count() == 0
+
+    def test_post_is_logged_and_needs_csrf(self, client_for, admin, db):
+        project = make_project(db)
+        client = client_for(admin)
+        assert client.post(self.url(project.id), headers={HEADER_CSRF: "x"}).status_code == 403
+        assert client.post(self.url(project.id)).status_code == 200
+        logged = db.query(AuditLog).filter_by(action="project.export").all()
+        assert [(e.user_id, e.data) for e in logged] == [
+            (admin.id, {"format": "parquet", "rows": 0})
+        ]
