@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "stats.cli",
     "paraimage.export.cli",
     "annotation_tool.cli",
+    "paraimage.runview.cli",
 )
 
 
