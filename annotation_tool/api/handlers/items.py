@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from annotation_tool.api.deps import AppSettings, CurrentUser, Db
-from annotation_tool.api.policies import ItemPolicy, authorize
+from annotation_tool.api.policies import ItemPolicy, authorize, authorize_read
 from annotation_tool.api.schemas.common import PathId
 from annotation_tool.api.schemas.items import (
     CaptionView,
@@ -121,14 +121,14 @@ async def claim(
 @router.get("/api/items/{item_id}")
 async def get_item(item_id: PathId, user: CurrentUser, db: Db) -> ItemOut:
     item = Item.get_or_raise(db, item_id)
-    authorize(user, ItemPolicy.read(item))
+    authorize_read(user, ItemPolicy.read(item), item, item.id)
     return item_view(db, item, user)
 
 
 @router.post("/api/items/{item_id}/heartbeat")
 async def heartbeat(item_id: PathId, user: CurrentUser, db: Db, settings: AppSettings) -> LockOut:
     item = Item.get_or_raise(db, item_id)
-    authorize(user, ItemPolicy.read(item))
+    authorize_read(user, ItemPolicy.read(item), item, item.id)
     claims.heartbeat(db, user, item, settings.lock_ttl_s)
     return LockOut(item_id=item.id, lock_expires_at=item.lock_expires_at)
 
@@ -144,7 +144,7 @@ async def release_lock(item_id: PathId, user: CurrentUser, db: Db) -> None:
 @router.get("/api/items/{item_id}/image")
 def get_image(item_id: PathId, user: CurrentUser, db: Db, settings: AppSettings) -> Response:
     item = Item.get_or_raise(db, item_id)
-    authorize(user, ItemPolicy.read(item))
+    authorize_read(user, ItemPolicy.read(item), item, item.id)
     data, media_type = images.read_original(item.image_ref, settings.image_roots)
     return Response(data, media_type=media_type, headers={"Cache-Control": IMAGE_CACHE})
 
@@ -152,7 +152,7 @@ def get_image(item_id: PathId, user: CurrentUser, db: Db, settings: AppSettings)
 @router.get("/api/items/{item_id}/thumbnail")
 def get_thumbnail(item_id: PathId, user: CurrentUser, db: Db, settings: AppSettings) -> Response:
     item = Item.get_or_raise(db, item_id)
-    authorize(user, ItemPolicy.read(item))
+    authorize_read(user, ItemPolicy.read(item), item, item.id)
     data = images.read_thumbnail(item.image_ref, settings.image_roots, settings.thumbnail_dir)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
 
@@ -160,5 +160,5 @@ def get_thumbnail(item_id: PathId, user: CurrentUser, db: Db, settings: AppSetti
 @router.get("/api/items/{item_id}/history")
 def get_history(item_id: PathId, user: CurrentUser, db: Db) -> dict[str, Any]:
     item = Item.get_or_raise(db, item_id)
-    authorize(user, ItemPolicy.history(item))
+    authorize_read(user, ItemPolicy.history(item), item, item.id)
     return history.item_history(db, item, ItemPolicy.visibility(item, user))

@@ -12,7 +12,13 @@ from fastapi.responses import RedirectResponse
 
 from annotation_tool.api.deps import CurrentAuth, Db
 from annotation_tool.api.handlers.auth import set_login_csrf_cookie
-from annotation_tool.api.policies import ItemPolicy, ProjectPolicy, UserPolicy, authorize
+from annotation_tool.api.policies import (
+    ItemPolicy,
+    ProjectPolicy,
+    UserPolicy,
+    authorize,
+    authorize_read,
+)
 from annotation_tool.api.policies.item_policy import TASK_ROLES
 from annotation_tool.api.schemas.common import PathId
 from annotation_tool.contexts import projects
@@ -184,5 +190,5 @@ def users_page(request: Request, auth: CurrentAuth) -> Response:
 @router.get("/items/{item_id}/history")
 def history_page(item_id: PathId, request: Request, auth: CurrentAuth, db: Db) -> Response:
     item = Item.get_or_raise(db, item_id)
-    authorize(auth.user, ItemPolicy.history(item))
+    authorize_read(auth.user, ItemPolicy.history(item), item, item.id)
     return render(request, "history.html", auth, item=item)

@@ -70,6 +70,7 @@ def _description_task(item: Item) -> Task:
 async def save_description(
     item_id: PathId, body: DescriptionSave, user: CurrentUser, db: Db, settings: AppSettings
 ) -> DescriptionSaved:
+    authorize(user, ItemPolicy.work(Task.DESCRIPTION))  # the role first: 403 says no ids
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.work(_description_task(item)))
     version = descriptions.save(db, user, item, body.text, body.base_version, settings.lock_ttl_s)
@@ -84,6 +85,7 @@ async def save_description(
 async def submit_description(
     item_id: PathId, body: DescriptionSave, user: CurrentUser, db: Db, settings: AppSettings
 ) -> StageOut:
+    authorize(user, ItemPolicy.work(Task.DESCRIPTION))  # the role first: 403 says no ids
     item = Item.get_or_raise(db, item_id)
     authorize(user, ItemPolicy.work(_description_task(item)))
     descriptions.submit(db, user, item, body.text, body.base_version, settings.lock_ttl_s)

@@ -91,7 +91,7 @@ class TestPutDescriptionOfAnotherAnnotator:
         item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION)
         self.started_by(client_for(annotator), project, item)
         other = client_for(annotator2)
-        assert other.get(f"/api/items/{item.id}").status_code == 403
+        assert other.get(f"/api/items/{item.id}").status_code == 404
         resp = other.put(self.url(item.id), json={"text": "probe", "base_version": 0})
         assert resp.status_code == 403
         assert resp.json() == {

@@ -53,7 +53,7 @@ class TestGetHistory:
             "audit.decide",
         ]
 
-    def test_other_annotator_is_403(self, client_for, annotator, annotator2, db, images):
+    def test_other_annotator_is_404(self, client_for, annotator, annotator2, db, images):
         project = make_project(db)
         item = make_item(
             db,
@@ -63,7 +63,7 @@ class TestGetHistory:
             describer_id=annotator2.id,
             annotator_id=annotator2.id,
         )
-        assert client_for(annotator).get(self.url(item.id)).status_code == 403
+        assert client_for(annotator).get(self.url(item.id)).status_code == 404
         assert client_for(annotator2).get(self.url(item.id)).status_code == 200
 
 

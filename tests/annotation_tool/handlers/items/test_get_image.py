@@ -63,7 +63,7 @@ class TestGetImage:
         db.commit()
         assert client_for(admin).get(self.url(item.id)).status_code == 404
 
-    def test_annotator_without_claim_is_403(self, client_for, annotator, db, images):
+    def test_annotator_without_claim_is_404(self, client_for, annotator, db, images):
         project = make_project(db)
         item = make_item(db, project, images["coffee"], stage=Stage.SELECTION)
-        assert client_for(annotator).get(self.url(item.id)).status_code == 403
+        assert client_for(annotator).get(self.url(item.id)).status_code == 404

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from review_factories import add_score, add_version, make_item, make_project
 
 from annotation_tool.models import Stage
@@ -31,12 +32,12 @@ class TestGetItem:
         item = make_item(
             db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator2.id
         )
-        assert client_for(annotator).get(self.url(item.id)).status_code == 403
+        assert client_for(annotator).get(self.url(item.id)).status_code == 404
 
     def test_reviewer_cannot_read_unsubmitted_items(self, client_for, reviewer, db, images):
         project = make_project(db)
         item = make_item(db, project, images["coffee"])
-        assert client_for(reviewer).get(self.url(item.id)).status_code == 403
+        assert client_for(reviewer).get(self.url(item.id)).status_code == 404
 
     def test_description_text_is_returned_verbatim(
         self, client_for, annotator, reviewer, db, images
@@ -57,6 +58,26 @@ class TestGetItem:
 
     def test_missing_is_404(self, client_for, admin):
         assert client_for(admin).get(self.url(999)).status_code == 404
+
+    @pytest.mark.parametrize("suffix", ["", "/image", "/thumbnail", "/history"])
+    def test_unreadable_answers_like_missing(
+        self, client_for, annotator, annotator2, db, images, suffix
+    ):
+        """Issue 22.9: 403 versus 404 must not tell which item ids exist."""
+        project = make_project(db)
+        item = make_item(
+            db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator2.id
+        )
+        client = client_for(annotator)
+        hidden = client.get(self.url(item.id) + suffix)
+        missing = client.get(self.url(item.id + 1000) + suffix)
+        assert (hidden.status_code, missing.status_code) == (404, 404)
+        assert hidden.json() == {
+            "error": "not_found",
+            "message": f"Item {item.id} not found",
+            "id": item.id,
+        }
+        assert missing.json()["message"] == f"Item {item.id + 1000} not found"
 
 
 class TestGetItemShowsReviewersSubmittedWorkOnly:

@@ -29,8 +29,9 @@ class TestPostHeartbeat:
         item.lock_expires_at = utcnow() + timedelta(seconds=60)
         db.commit()
         resp = client_for(annotator).post(self.url(item.id))
-        # annotator cannot even read an item someone else holds and they never worked on
-        assert resp.status_code == 403
+        # annotator cannot even read an item someone else holds and they never worked on,
+        # so for them it does not exist
+        assert resp.status_code == 404
 
     def test_lock_lost_to_other_reviewer(
         self, client_for, reviewer, reviewer2, annotator, db, images

@@ -19,7 +19,8 @@ PAGES = {
     "/projects/{p}/mine": {"annotator": 200, "reviewer": 403, "admin": 403},
     "/projects/{p}/dashboard": {"annotator": 403, "reviewer": 403, "admin": 200},
     "/admin/users": {"annotator": 403, "reviewer": 403, "admin": 200},
-    "/items/{i}/history": {"annotator": 403, "reviewer": 403, "admin": 200},
+    # an item one may not read is one that does not exist (issue 22.9)
+    "/items/{i}/history": {"annotator": 404, "reviewer": 404, "admin": 200},
 }
 
 
