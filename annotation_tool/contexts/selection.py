@@ -30,6 +30,11 @@ def submit_score(
     rescoring = item.stage == Stage.INSPECTION_1 and item.annotator_id == user.id
     if item.stage != Stage.SELECTION and not rescoring:
         raise InvalidStateError("This item's score can no longer be changed.", stage=item.stage)
+    if rescoring and item.lock_user_id not in (None, user.id):
+        # An inspector claimed it and has seen the score, even if the claim has since
+        # lapsed: a change now would have their inspection stored against a score
+        # they never saw.
+        raise InvalidStateError("An inspector has already looked at this score.")
     require_lock(db, user, item, ttl_s)
     if rescoring:
         has_inspection = ScoreRound.INSPECTION_1 in latest_scores(db, item.id)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from review_factories import add_score, make_item, make_project, role_users_status
 
-from annotation_tool.models import Score, Stage
+from annotation_tool.models import Item, Score, Stage, utcnow
 
 
 class TestPostScores:
@@ -70,3 +72,31 @@ class TestPostScores:
         item = make_item(db, project, images["coffee"])
         statuses = role_users_status(client_for, db, "POST", self.url(item.id), json={"score": 3})
         assert statuses == {"annotator": 201, "reviewer": 403, "admin": 403}
+
+
+class TestPostScoresAfterAnInspectorLooked:
+    """Issue 22.9: a rescore after an inspector's claim lapsed would have the stale
+    inspection stored against a score the inspector never saw."""
+
+    def test_rescore_after_a_lapsed_inspection_claim_is_refused(
+        self, client_for, annotator, reviewer, db, images
+    ):
+        project = make_project(db)
+        item = make_item(
+            db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator.id
+        )
+        add_score(db, item, annotator, 0, 3)
+        inspector = client_for(reviewer)
+        seen = inspector.post(f"/api/projects/{project.id}/claims", json={"task": "inspection"})
+        assert [s["score"] for s in seen.json()["scores"]] == [3]
+        db.expire_all()
+        stored = db.get(Item, item.id)
+        stored.lock_expires_at = utcnow() - timedelta(seconds=1)  # the claim lapsed
+        db.commit()
+        rescore = client_for(annotator).post(f"/api/items/{item.id}/scores", json={"score": 5})
+        assert rescore.status_code == 409
+        assert rescore.json()["message"] == "An inspector has already looked at this score."
+        confirm = inspector.post(f"/api/items/{item.id}/inspections", json={"score": 3})
+        assert confirm.status_code == 201
+        db.expire_all()
+        assert [(s.round, s.score) for s in db.query(Score).order_by(Score.id)] == [(0, 3), (1, 3)]
