@@ -39,7 +39,13 @@ class Backoff:
     """After ``free`` failures in a row, each failure blocks its key for
     ``base_s * 2**n`` seconds (n = failures beyond ``free - 1``), at most ``max_s``.
     A key with no failure for ``forget_s`` starts again from zero; at most ``max_keys``
-    keys are kept (the least recently used go first)."""
+    keys are kept (the least recently used go first).
+
+    ``pending_may_fail``: attempts still being checked count against the free ones, so
+    a burst of concurrent guesses cannot all slip in before the first failure is
+    counted. Right for an account (nobody logs in to one account 5 times at once);
+    for an address it would refuse an office's people logging in together, so there
+    it applies only once the address has failed."""
 
     def __init__(
         self,
@@ -48,8 +54,10 @@ class Backoff:
         max_s: float = 900.0,
         forget_s: float = 3600.0,
         max_keys: int = 100_000,
+        pending_may_fail: bool = True,
     ) -> None:
         self.free, self.base_s, self.max_s = free, base_s, max_s
+        self.pending_may_fail = pending_may_fail
         self.forget_s, self.max_keys = forget_s, max_keys
         self._records: OrderedDict[str, _Record] = OrderedDict()
 
@@ -66,12 +74,12 @@ class Backoff:
 
     def wait_s(self, key: str, now: float) -> float:
         """Seconds until ``key`` may try again; 0 if it may now. Past the free
-        attempts, only one attempt per key is checked at a time, so concurrent
-        requests cannot all slip in before the first failure is counted."""
+        attempts, only one attempt per key is checked at a time."""
         record = self._get(key, now)
         if record.blocked_until > now:
             return record.blocked_until - now
-        if record.pending and record.failures + record.pending >= self.free:
+        counts = self.pending_may_fail or record.failures > 0
+        if counts and record.pending and record.failures + record.pending >= self.free:
             return self.base_s
         return 0.0
 
@@ -107,7 +115,7 @@ class LoginThrottle:
         clock: Clock = time.monotonic,
     ) -> None:
         self.accounts = Backoff(account_free, base_s, max_s)
-        self.clients = Backoff(client_free, base_s, max_s)
+        self.clients = Backoff(client_free, base_s, max_s, pending_may_fail=False)
         self.clock = clock
         self._lock = threading.Lock()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pytest
 
 from annotation_tool.api.throttle import LoginThrottle, LoginTokens
@@ -31,6 +33,12 @@ class TestLoginThrottle:
             throttle.attempt("ann", "10.0.0.2"),
         ):
             pass
+
+    def test_many_people_behind_one_address_log_in_at_once(self):
+        throttle = LoginThrottle(client_free=20, clock=FakeClock())
+        with ExitStack() as stack:
+            for i in range(30):  # all still being checked at the same time
+                stack.enter_context(throttle.attempt(f"annotator{i}", "10.0.0.1"))
 
     def test_usernames_are_keyed_like_the_login_reads_them(self):
         throttle = LoginThrottle(account_free=2, clock=FakeClock())
