@@ -10,7 +10,12 @@ acknowledged is stored exactly once, and that nothing else was stored.
 Prints requests/s and p50/p95/p99 latency per endpoint and overall (goal: p95 under
 100 ms on SQLite); the last line is ``RATIO lost_or_duplicated=<count>``.
 
+``--guessers G`` runs G password guessers beside them, each as fast as it can (a
+login token, then a wrong password for ``annotator000``, again and again), and prints
+how their guesses were answered; the annotators' figures show what the guessing cost.
+
     python benchmarks/review_load.py --users 50 --duration 60
+    python benchmarks/review_load.py --users 50 --duration 60 --guessers 1
 """
 
 from __future__ import annotations
@@ -209,18 +214,43 @@ class Annotator:
             await self.session.close()
 
 
-async def drive(base: str, n_users: int, project_id: int, duration: float, think_s: float):  # type: ignore[no-untyped-def]
+async def guess(base: str, until: float, answers: dict[int, int]) -> None:
+    """One password guesser: a fresh login token and a wrong password, in a loop."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        n = 0
+        while time.monotonic() < until:
+            n += 1
+            try:
+                async with session.get(base + "/api/auth/login-token") as resp:
+                    token = (await resp.json())["csrf_token"]
+                async with session.post(
+                    base + "/api/auth/login",
+                    json={"username": "annotator000", "password": f"guess {n}"},
+                    headers={HEADER_CSRF: token},
+                ) as resp:
+                    answers[resp.status] += 1
+            except aiohttp.ClientError:
+                answers[0] += 1
+
+
+async def drive(  # type: ignore[no-untyped-def]
+    base: str, n_users: int, project_id: int, duration: float, think_s: float, guessers: int
+):
     stats: dict[str, list[float]] = defaultdict(list)
     users = [
         Annotator(base, f"annotator{i:03d}", project_id, stats, think_s) for i in range(n_users)
     ]
     await asyncio.gather(*(u.login() for u in users))
     start = time.monotonic()
-    await asyncio.gather(*(u.run(start + duration) for u in users))
+    guesses: dict[int, int] = defaultdict(int)
+    await asyncio.gather(
+        *(u.run(start + duration) for u in users),
+        *(guess(base, start + duration, guesses) for _ in range(guessers)),
+    )
     elapsed = time.monotonic() - start
     for u in users:
         await u.close()
-    return users, stats, elapsed
+    return users, stats, elapsed, dict(guesses)
 
 
 def server_cpu_s(pid: int) -> float:
@@ -279,6 +309,9 @@ def main() -> int:
         default=1.0,
         help="mean seconds a simulated person pauses before each request (0: no pause)",
     )
+    parser.add_argument(
+        "--guessers", type=int, default=0, help="password guessers running beside them"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
 
@@ -308,8 +341,8 @@ def main() -> int:
     try:
         wait_for(base, proc)
         cpu_before = server_cpu_s(proc.pid)
-        users, stats, elapsed = asyncio.run(
-            drive(base, args.users, project_id, args.duration, args.think)
+        users, stats, elapsed, guesses = asyncio.run(
+            drive(base, args.users, project_id, args.duration, args.think, args.guessers)
         )
         server_cpu = server_cpu_s(proc.pid) - cpu_before
     finally:
@@ -344,6 +377,11 @@ def main() -> int:
     )
     print(f"p95_goal_100ms={'met' if p95 < 100 else 'missed'}")
     print(f"http_errors={dict(errors) or 0}")
+    if args.guessers:
+        print(
+            f"guessers={args.guessers} guesses={sum(guesses.values())} "
+            f"answers_by_status={dict(sorted(guesses.items()))}"
+        )
     print(f"lost={lost} duplicated={duplicated} unanswered_submissions={len(unanswered)}")
     if args.keep:
         print(f"kept {workdir}")
