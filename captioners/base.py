@@ -31,10 +31,25 @@ class Generation:
     text: str
     finish_reason: str | None
     n_tokens: int
+    n_prompt_tokens: int | None = None  # where the backend reports it (estimates use it)
 
 
-class BaseCaptioner(ABC):
-    """Callable class for ``map_batches``: subclasses load the model in ``__init__``.
+@dataclass(frozen=True)
+class CaptionWork:
+    """One batch's captioning: its rows, the rows to caption with their pixels, and the
+    requests per image (``None`` is the primary captioner's main caption)."""
+
+    batch: Batch
+    rows: list[dict[str, Any]]
+    todo: list[dict[str, Any]]
+    images: list[np.ndarray]
+    specs: list[PromptSpec | None]
+
+
+class CaptionerCore:
+    """What every captioner shares, sync or async: which rows and requests a batch
+    holds (``_plan``), QA retries (``_retry_indices``, ``_with_retries``) and the
+    manifest columns and ``caption_variants`` a result becomes (``_finish``).
 
     ``primary``: this captioner's main caption fills the manifest's caption columns and
     its QA verdict the row's status; otherwise (another model compared over the same
@@ -65,51 +80,27 @@ class BaseCaptioner(ABC):
         self.main_spec = config.spec() if config else None
         self.variant_specs = config.variant_specs() if config else []
 
-    @abstractmethod
-    def generate(
-        self, images: list[np.ndarray], retry: bool = False, spec: PromptSpec | None = None
-    ) -> list[Generation | Exception]:
-        """One result per image, in order: a generation, or the exception of that image
-        alone (remote backends); raising fails the whole batch (local engines).
-        ``spec``: another prompt and sampling than the main caption's (variants)."""
-
-    def _generate_isolating_failures(
-        self, images: list[np.ndarray], retry: bool = False, spec: PromptSpec | None = None
-    ) -> list[Generation | Exception]:
-        if not images:
-            return []
-        try:
-            # may hold per-image errors
-            return list(self.generate(images, retry=retry, spec=spec))
-        except Exception as exc:  # noqa: BLE001 - any engine failure is retried smaller
-            if len(images) == 1:
-                return [exc]
-            self.stats["batch_retried_smaller"] += 1
-            middle = len(images) // 2
-            return self._generate_isolating_failures(
-                images[:middle], retry, spec
-            ) + self._generate_isolating_failures(images[middle:], retry, spec)
-
     def _clean(self, result: Generation, target_words: int | None = None) -> CleanCaption:
         return clean_caption(result.text, result.finish_reason,
                              target_words or self.target_words, self.qa)
 
-    def _caption_all(
-        self, images: list[np.ndarray], spec: PromptSpec | None
-    ) -> list[tuple[Generation | Exception, bool]]:
-        """(result, retried) per image: QA's retry policy gets one more try, with the
-        retry sampling; a failed retry keeps the first caption."""
+    def _retry_indices(
+        self, results: list[Generation | Exception], spec: PromptSpec | None
+    ) -> list[int]:
         target = spec.target_words if spec else None
-        results = self._generate_isolating_failures(images, spec=spec)
-        retry_at = [
+        return [
             index
             for index, result in enumerate(results)
             if isinstance(result, Generation)
             and self._clean(result, target).worst_policy(self.qa)[0] == "retry"
         ]
-        retried = self._generate_isolating_failures(
-            [images[i] for i in retry_at], retry=True, spec=spec
-        )
+
+    def _with_retries(
+        self,
+        results: list[Generation | Exception],
+        retry_at: list[int],
+        retried: list[Generation | Exception],
+    ) -> list[tuple[Generation | Exception, bool]]:
         done = [(result, False) for result in results]
         for index, second in zip(retry_at, retried, strict=True):
             self.stats["qa_retried"] += 1
@@ -117,33 +108,40 @@ class BaseCaptioner(ABC):
                 done[index] = (second, True)
         return done
 
-    def __call__(self, batch: Batch) -> Batch:
+    def _plan(self, batch: Batch) -> CaptionWork:
+        """The rows of ``batch``, those to caption, their pixels, and the requests of
+        each image: the main caption (``None``: the captioner's own sampling) when this
+        captioner is primary, then every variant."""
         rows = batch_to_rows(batch)
         todo = [
             row
             for row in rows
             if row["status"] == STATUS_KEPT and row.get(CAPTION_IMAGE) is not None
         ]
-        images = [caption_pixels(row) for row in todo]
-        specs = list(self.variant_specs)
+        specs: list[PromptSpec | None] = list(self.variant_specs)
         if self.primary:
-            for row, (result, retried) in zip(todo, self._caption_all(images, None),
-                                              strict=True):
-                columns = self._columns(result, retried=retried)
-                row.update(columns)
-                if self.main_spec is not None:
-                    self._append_variant(row, self.main_spec, result, retried)
+            specs.insert(0, None)
         elif self.main_spec is not None:
             specs.insert(0, self.main_spec)
-        for spec in specs:
-            for row, (result, retried) in zip(todo, self._caption_all(images, spec),
-                                              strict=True):
-                self._append_variant(row, spec, result, retried)
+        return CaptionWork(batch, rows, todo, [caption_pixels(row) for row in todo], specs)
+
+    def _finish(
+        self, work: CaptionWork, results: list[list[tuple[Generation | Exception, bool]]]
+    ) -> Batch:
+        """Each spec's results into its rows' columns and ``caption_variants``."""
+        for spec, spec_results in zip(work.specs, results, strict=True):
+            for row, (result, retried) in zip(work.todo, spec_results, strict=True):
+                if spec is None:
+                    row.update(self._columns(result, retried=retried))
+                    if self.main_spec is not None:
+                        self._append_variant(row, self.main_spec, result, retried)
+                else:
+                    self._append_variant(row, spec, result, retried)
         if self.drop_images:
-            for row in rows:
+            for row in work.rows:
                 row.pop(CAPTION_IMAGE, None)
                 row.pop(CAPTION_IMAGE_SHAPE, None)
-        return rows_to_batch(rows, like=batch)
+        return rows_to_batch(work.rows, like=work.batch)
 
     def _append_variant(
         self, row: dict[str, Any], spec: PromptSpec, result: Generation | Exception,
@@ -200,3 +198,50 @@ class BaseCaptioner(ABC):
             self.stats[f"rejected_caption_{flag}"] += 1
             columns.update(status=STATUS_REJECTED, reject_reason=f"caption_{flag}")
         return columns
+
+
+class BaseCaptioner(CaptionerCore, ABC):
+    """Callable class for ``map_batches`` around a synchronous engine: subclasses load
+    the model in ``__init__`` and implement ``generate``; a batch is captioned spec by
+    spec, and a batch the engine fails is retried in halves."""
+
+    def __call__(self, batch: Batch) -> Batch:
+        work = self._plan(batch)
+        return self._finish(work, [self._caption_all(work.images, spec) for spec in work.specs])
+
+    @abstractmethod
+    def generate(
+        self, images: list[np.ndarray], retry: bool = False, spec: PromptSpec | None = None
+    ) -> list[Generation | Exception]:
+        """One result per image, in order: a generation, or the exception of that image
+        alone (remote backends); raising fails the whole batch (local engines).
+        ``spec``: another prompt and sampling than the main caption's (variants)."""
+
+    def _generate_isolating_failures(
+        self, images: list[np.ndarray], retry: bool = False, spec: PromptSpec | None = None
+    ) -> list[Generation | Exception]:
+        if not images:
+            return []
+        try:
+            # may hold per-image errors
+            return list(self.generate(images, retry=retry, spec=spec))
+        except Exception as exc:  # noqa: BLE001 - any engine failure is retried smaller
+            if len(images) == 1:
+                return [exc]
+            self.stats["batch_retried_smaller"] += 1
+            middle = len(images) // 2
+            return self._generate_isolating_failures(
+                images[:middle], retry, spec
+            ) + self._generate_isolating_failures(images[middle:], retry, spec)
+
+    def _caption_all(
+        self, images: list[np.ndarray], spec: PromptSpec | None
+    ) -> list[tuple[Generation | Exception, bool]]:
+        """(result, retried) per image: QA's retry policy gets one more try, with the
+        retry sampling; a failed retry keeps the first caption."""
+        results = self._generate_isolating_failures(images, spec=spec)
+        retry_at = self._retry_indices(results, spec)
+        retried = self._generate_isolating_failures(
+            [images[i] for i in retry_at], retry=True, spec=spec
+        )
+        return self._with_retries(results, retry_at, retried)

@@ -225,11 +225,43 @@ class CaptionerConfig(BaseModel):
         return json.dumps(self.sampling_params(retry), sort_keys=True)
 
 
+# vLLM's own default of sequences scheduled at once (SchedulerConfig.max_num_seqs)
+# where engine_kwargs do not set it; the async engine keeps about this many in flight.
+VLLM_DEFAULT_MAX_NUM_SEQS = 256
+# Batches in flight per async engine on CPU, where an engine runs few sequences at once.
+CPU_BATCHES_IN_FLIGHT = 4
+MAX_BATCHES_IN_FLIGHT = 64
+
+
 class VLLMCaptionerConfig(CaptionerConfig):
     backend: Literal["vllm"] = "vllm"
-    engine_kwargs: dict[str, Any] = Field(
-        default_factory=dict, description="passed to vllm.LLM (dtype, max_model_len, ...)"
+    engine: Literal["async", "sync"] = Field(
+        "async",
+        description="async: vLLM's AsyncLLM with several batches in flight per actor "
+        "(the queue never drains at a batch boundary); sync: one vllm.LLM.generate per batch",
     )
+    max_concurrent_batches: int | None = Field(
+        None, gt=0, le=MAX_BATCHES_IN_FLIGHT,
+        description="batches in flight per async engine; default: enough to keep "
+        "max_num_seqs requests queued on a GPU, 4 on CPU",
+    )
+    engine_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="passed to vLLM's engine (dtype, max_model_len, max_num_seqs, ...)",
+    )
+
+    @property
+    def batches_in_flight(self) -> int:
+        """Ray Data batches one engine actor holds at once (1 for the sync engine)."""
+        if self.engine == "sync":
+            return 1
+        if self.max_concurrent_batches is not None:
+            return self.max_concurrent_batches
+        if self.num_gpus == 0:
+            return CPU_BATCHES_IN_FLIGHT
+        # One batch more than fills the scheduler: the next is queued when one ends.
+        seqs = int(self.engine_kwargs.get("max_num_seqs", VLLM_DEFAULT_MAX_NUM_SEQS))
+        return min(MAX_BATCHES_IN_FLIGHT, max(2, math.ceil(seqs / self.batch_size) + 1))
 
     @model_validator(mode="after")
     def _engine_kwargs_not_ours(self) -> VLLMCaptionerConfig:

@@ -1,6 +1,9 @@
 """Captioning with vLLM: an engine held by each actor of a Ray Data actor pool.
 
-Why an actor pool around ``vllm.LLM`` rather than a ``ray.data.llm`` processor: the
+This module holds the synchronous engine (``vllm.LLM``) and what both engines share;
+``vllm_async.py`` holds the default, vLLM's async engine with several batches in flight.
+
+Why an actor pool around vLLM rather than a ``ray.data.llm`` processor: the
 processor fails a whole batch when one request fails, and its OpenAI-style request
 rows hide the finish reason and token counts we store; it also needed Ray-version-
 specific workarounds to run on 2 CPU cores (see docs/design-notes.md). Holding the
@@ -30,38 +33,63 @@ def build_prompt(processor: Any, prompt_text: str) -> str:
     return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
+class PromptCache:
+    """Chat-template renderings of instructions, each rendered once."""
+
+    def __init__(self, processor: Any) -> None:
+        self.processor = processor
+        self.rendered: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        if text not in self.rendered:
+            self.rendered[text] = build_prompt(self.processor, text)
+        return self.rendered[text]
+
+
+def load_processor(config: VLLMCaptionerConfig, model_path: str) -> Any:
+    """The model's processor, after the engine's environment is set (vLLM reads
+    settings such as VLLM_CPU_KVCACHE_SPACE at import time)."""
+    for key, value in config.env.items():
+        os.environ[key] = value
+    from transformers import AutoProcessor
+
+    return AutoProcessor.from_pretrained(
+        model_path, trust_remote_code=config.engine_kwargs.get("trust_remote_code", False)
+    )
+
+
+def engine_kwargs(config: VLLMCaptionerConfig) -> dict[str, Any]:
+    """What the engine is built with, besides the model: one image per prompt, the
+    sampling seed, then the user's ``engine_kwargs``."""
+    return {"seed": config.sampling.seed, "limit_mm_per_prompt": {"image": 1},
+            **config.engine_kwargs}
+
+
 class VLLMCaptioner(BaseCaptioner):
+    """The synchronous engine (``captioner.engine: sync``): one ``LLM.generate`` per
+    batch and spec, each waiting for its slowest caption."""
+
     def __init__(
         self, config: VLLMCaptionerConfig, model_path: str, model_name: str,
         primary: bool = True, drop_images: bool = True,
     ) -> None:
         super().__init__(config=config, primary=primary, drop_images=drop_images)
-        # Engine settings such as VLLM_CPU_KVCACHE_SPACE are read at import time.
-        for key, value in config.env.items():
-            os.environ[key] = value
+        processor = load_processor(config, model_path)
         import vllm
-        from transformers import AutoProcessor
 
-        processor = AutoProcessor.from_pretrained(
-            model_path, trust_remote_code=config.engine_kwargs.get("trust_remote_code", False)
-        )
         self.model_name = model_name
         self.prompt_text = config.prompt_text
         self.params_json = config.sampling_params_json()
         self.retry_params_json = config.sampling_params_json(retry=True)
         self.processor = processor
-        self.prompt = build_prompt(processor, self.prompt_text)
-        self.prompts = {self.prompt_text: self.prompt}
-        engine_kwargs = {"limit_mm_per_prompt": {"image": 1}, **config.engine_kwargs}
-        self.llm = vllm.LLM(model=model_path, seed=config.sampling.seed, **engine_kwargs)
+        self.prompt_for = PromptCache(processor)
+        self.prompt = self.prompt_for(self.prompt_text)
+        self.llm = vllm.LLM(model=model_path, **engine_kwargs(config))
         self.sampling = vllm.SamplingParams(**config.sampling_params())
         self.retry_sampling = vllm.SamplingParams(**config.sampling_params(retry=True))
 
     def _prompt(self, spec: PromptSpec | None) -> str:
-        text = spec.prompt_text if spec else self.prompt_text
-        if text not in self.prompts:
-            self.prompts[text] = build_prompt(self.processor, text)
-        return self.prompts[text]
+        return self.prompt_for(spec.prompt_text if spec else self.prompt_text)
 
     def generate(
         self, images: list[np.ndarray], retry: bool = False, spec: PromptSpec | None = None
@@ -82,10 +110,16 @@ class VLLMCaptioner(BaseCaptioner):
             sampling = self.retry_sampling if retry else self.sampling
         outputs = self.llm.generate(requests, sampling, use_tqdm=False)
         return [
-            Generation(
-                text=output.outputs[0].text,
-                finish_reason=output.outputs[0].finish_reason,
-                n_tokens=len(output.outputs[0].token_ids),
-            )
-            for output in outputs
+            generation_of(output) for output in outputs
         ]
+
+
+def generation_of(output: Any) -> Generation:
+    """A finished ``vllm.RequestOutput`` as our ``Generation``."""
+    completion = output.outputs[0]
+    return Generation(
+        text=completion.text,
+        finish_reason=completion.finish_reason,
+        n_tokens=len(completion.token_ids),
+        n_prompt_tokens=len(output.prompt_token_ids) if output.prompt_token_ids else None,
+    )

@@ -37,6 +37,9 @@ class ActorStage:
     num_cpus: float = 1.0
     num_gpus: float = 0.0
     batch_size: int = 16
+    # batches one actor holds at once: a class whose ``__call__`` is a coroutine (the
+    # async vLLM engine) works on this many together, keeping its engine's queue full
+    max_concurrency: int = 1
     # environment of the actors' processes (merged into the job's runtime_env's), for
     # what must be set before the process starts, such as the C allocator's settings
     env_vars: dict[str, str] = field(default_factory=dict)
@@ -119,12 +122,28 @@ def build_dataset(
                 fn_constructor_kwargs=stage.constructor_kwargs,
                 batch_format="pyarrow",
                 batch_size=stage.batch_size,
-                concurrency=stage.concurrency,
                 num_cpus=stage.num_cpus,
                 num_gpus=stage.num_gpus or None,
+                **_actor_pool_args(stage),
                 **({"runtime_env": {"env_vars": stage.env_vars}} if stage.env_vars else {}),
             )
     return dataset
+
+
+def _actor_pool_args(stage: ActorStage) -> dict[str, Any]:
+    """The pool's size, and for an async stage the batches each actor runs at once:
+    Ray Data sends an actor that many (``max_tasks_in_flight_per_actor``) and Ray lets
+    it run them together (``max_concurrency``), as ``ray.data.llm`` does."""
+    if stage.max_concurrency <= 1:
+        return {"concurrency": stage.concurrency}
+    import ray.data
+
+    return {
+        "compute": ray.data.ActorPoolStrategy(
+            size=stage.concurrency, max_tasks_in_flight_per_actor=stage.max_concurrency
+        ),
+        "max_concurrency": stage.max_concurrency,
+    }
 
 
 def iter_output_rows(dataset) -> Iterator[dict[str, Any]]:

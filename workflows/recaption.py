@@ -24,7 +24,7 @@ from captioners.model_source import (  # noqa: E402
 )
 from captioners.openai_backend import ServerUnavailableError  # noqa: E402
 from captioners.prepare import CaptionImagePrep  # noqa: E402
-from captioners.registry import CAPTIONERS  # noqa: E402
+from captioners.registry import batches_in_flight, captioner_class  # noqa: E402
 from curation.base import EmptySourceError  # noqa: E402
 from curation.download_report import write_download_summary  # noqa: E402
 from curation.probe import ProbeStage  # noqa: E402
@@ -57,13 +57,14 @@ def captioner_stage(
 ) -> ActorStage:
     return ActorStage(
         "caption" if primary else f"caption-{captioner.name or captioner.model}",
-        CAPTIONERS[captioner.backend],
+        captioner_class(captioner),
         {"config": captioner, "model_path": model.path, "model_name": model.name,
          "primary": primary, "drop_images": last},
         concurrency=captioner.concurrency,
         num_cpus=captioner.num_cpus,
         num_gpus=captioner.num_gpus,
         batch_size=captioner.batch_size,
+        max_concurrency=batches_in_flight(captioner),
     )
 
 

@@ -1,0 +1,125 @@
+"""Captioning with vLLM's async engine: the engine's queue stays full across batches.
+
+``__call__`` is a coroutine, so Ray Data runs up to ``max_concurrent_batches`` batches
+in one actor at once (the actor's ``max_concurrency``). Every image of every batch in
+flight, and every length variant of it, is one request in the same ``AsyncLLM``: the
+engine batches them continuously, a short caption's slot goes to the next request
+the moment it ends, and a batch is handed back when its own last caption is done,
+while the others keep the engine busy. The synchronous engine (``vllm_backend.py``)
+instead waits for the slowest caption of each batch and idles between batches.
+
+Each request is awaited alone, so one image that fails (a bad input the processor
+refuses, a request the engine aborts) becomes that row's ``error`` and its
+neighbours are kept: the isolation the synchronous path gets by retrying a failed
+batch in halves. QA retries, variants, finish reasons and token counts are the
+synchronous path's, through ``CaptionerCore``.
+
+What runs in this actor's process besides the event loop: vLLM's input processing
+(the model's HF processor on the already-resized image, tokenising the prompt) and
+detokenising; the engine core (scheduler and model) runs in its own process, started
+by ``AsyncLLM``. Decoding and resizing happen before, in CPU tasks
+(``captioners/prepare.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from typing import Any
+
+import numpy as np
+
+from captioners.base import CaptionerCore, Generation
+from captioners.config import PromptSpec, VLLMCaptionerConfig
+from captioners.vllm_backend import PromptCache, engine_kwargs, generation_of, load_processor
+from paraimage.batches import Batch
+
+
+class AsyncVLLMCaptioner(CaptionerCore):
+    def __init__(
+        self, config: VLLMCaptionerConfig, model_path: str, model_name: str,
+        primary: bool = True, drop_images: bool = True,
+    ) -> None:
+        super().__init__(config=config, primary=primary, drop_images=drop_images)
+        processor = load_processor(config, model_path)
+        import vllm
+
+        self.model_name = model_name
+        self.prompt_text = config.prompt_text
+        self.params_json = config.sampling_params_json()
+        self.retry_params_json = config.sampling_params_json(retry=True)
+        self.prompt_for = PromptCache(processor)
+        self.main_params = config.sampling_params()
+        self.main_retry_params = config.sampling_params(retry=True)
+        args = vllm.AsyncEngineArgs(model=model_path, **engine_kwargs(config))
+        self.engine = vllm.AsyncLLMEngine.from_engine_args(args)
+        # Request ids must be unique within the engine; actors of one run each have one.
+        self._request_ids = (f"{uuid.uuid4().hex[:12]}-{n}" for n in itertools.count())
+
+    async def __call__(self, batch: Batch) -> Batch:
+        work = self._plan(batch)
+        results = await asyncio.gather(
+            *(self._caption_all(work.todo, work.images, spec) for spec in work.specs)
+        )
+        return self._finish(work, list(results))
+
+    async def _caption_all(
+        self, rows: list[dict[str, Any]], images: list[np.ndarray], spec: PromptSpec | None
+    ) -> list[tuple[Generation | Exception, bool]]:
+        """(result, retried) per image, as ``BaseCaptioner._caption_all``."""
+        results = await self._generate_all(rows, images, spec, retry=False)
+        retry_at = self._retry_indices(results, spec)
+        retried = await self._generate_all(
+            [rows[i] for i in retry_at], [images[i] for i in retry_at], spec, retry=True
+        )
+        return self._with_retries(results, retry_at, retried)
+
+    async def _generate_all(
+        self,
+        rows: list[dict[str, Any]],
+        images: list[np.ndarray],
+        spec: PromptSpec | None,
+        retry: bool,
+    ) -> list[Generation | Exception]:
+        prompt = self.prompt_for(spec.prompt_text if spec else self.prompt_text)
+        return list(await asyncio.gather(*(
+            self._generate_one(prompt, image, self.request_params(row, spec, retry))
+            for row, image in zip(rows, images, strict=True)
+        )))
+
+    def request_params(
+        self, row: dict[str, Any], spec: PromptSpec | None, retry: bool
+    ) -> dict[str, Any]:
+        """``vllm.SamplingParams`` keywords of one row's request (a benchmark sets
+        per-row lengths here)."""
+        if spec is not None:
+            return spec.params_for(retry)
+        return self.main_retry_params if retry else self.main_params
+
+    async def _generate_one(
+        self, prompt: str, image: np.ndarray, params: dict[str, Any]
+    ) -> Generation | Exception:
+        import vllm
+        from PIL import Image
+
+        final = None
+        try:
+            request = {"prompt": prompt, "multi_modal_data": {"image": Image.fromarray(image)}}
+            async for output in self.engine.generate(
+                request, vllm.SamplingParams(**params), request_id=next(self._request_ids)
+            ):
+                final = output
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this image's failure is its row's alone
+            self.stats["request_failed"] += 1
+            return exc
+        if final is None or not final.finished:
+            return RuntimeError("the engine ended the request without a final output")
+        return generation_of(final)
+
+    def __del__(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:  # the engine core is a child process: end it with us
+            engine.shutdown()
