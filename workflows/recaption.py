@@ -43,6 +43,7 @@ from paraimage.engine import (  # noqa: E402
 )
 from paraimage.rundir import RunDirError, check_writable  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
+from paraimage.runview.closing import closing_lines  # noqa: E402
 from stats.heap import RETAINED_HEAP_ENV  # noqa: E402
 from stats.report import write_run_report  # noqa: E402
 from stats.rollups import write_rollups  # noqa: E402
@@ -194,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
             ResourceShortageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    for line in closing_lines(config.run.directory, summary):  # the report, what to look at
+        print(f"[paraimage] {line}", flush=True)
     return 0 if summary.reconciles else 1
 
 

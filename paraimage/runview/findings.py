@@ -37,6 +37,8 @@ class Finding:
     text: str
     link: str  # anchor in the report
     flag: str | None = None  # a caption flag: the report's gallery filter to set
+    rank: int = 0  # ties of share: flags (truncated first, it causes the others), errors,
+    # then rejects
 
 
 def anchor(kind: str, name: str) -> str:
@@ -49,18 +51,20 @@ def findings(summary: RunSummary) -> list[Finding]:
     if captioned:
         for flag, count in summary.by_caption_flag.items():
             what, advice = FLAG_ADVICE.get(flag, (flag, "see the flagged captions"))
+            rank = list(FLAG_ADVICE).index(flag) if flag in FLAG_ADVICE else len(FLAG_ADVICE)
             out.append(Finding(count / captioned,
                                f"{count} of {captioned} captions {what}: {advice}",
-                               "#kept", flag))
+                               "#kept", flag, rank))
     if summary.inputs:
         for kind, count in summary.by_error_kind.items():
             advice = next((a for prefix, a in ERROR_ADVICE.items() if kind.startswith(prefix)),
                           "see the examples")
             out.append(Finding(count / summary.inputs,
                                f"{count} of {summary.inputs} rows are {kind} errors: {advice}",
-                               "#" + anchor("error", kind)))
+                               "#" + anchor("error", kind), rank=100))
         for reason, count in summary.by_reject_reason.items():
             out.append(Finding(count / summary.inputs,
                                f"{count} of {summary.inputs} rows rejected as {reason}: "
-                               f"{REJECT_ADVICE}", "#" + anchor("rejected", reason)))
-    return sorted(out, key=lambda f: -f.share)
+                               f"{REJECT_ADVICE}", "#" + anchor("rejected", reason),
+                               rank=200))
+    return sorted(out, key=lambda f: (-f.share, f.rank))

@@ -232,6 +232,16 @@ def test_demo_end_to_end_through_vllm(
     else:
         assert invocation["git_commit"] in (head, f"{head}-dirty")
     assert (run_dir / "config.yaml").exists() and (run_dir / "plan.json").exists()
+    # the run ends with its HTML report (kept sample, statistics plots) and what to look
+    # at first: every caption of the random-weight model runs to max_tokens
+    *_, report_line, look_line = result.stdout.splitlines()
+    assert report_line == f"[paraimage] report: {run_dir / 'report' / 'index.html'}"
+    assert look_line.startswith(
+        "[paraimage] look first: 13 of 13 captions truncated: raise max_tokens")
+    page = (run_dir / "report" / "index.html").read_text()
+    assert page.count('<article class="card kept"') == 12
+    assert page.count('<article class="card error"') == 6
+    assert (run_dir / "report" / "stats" / "plots" / "length_distribution.png").exists()
 
 
 def test_manifests_answer_duckdb_queries(
