@@ -20,6 +20,11 @@
       card.hidden = !ok;
       if (ok) { shown += 1; }
     });
+    var filtered = names.some(function (name) { return want[name] !== ""; });
+    document.querySelectorAll("section.group").forEach(function (group) {
+      // a reason's or error kind's section without a matching example folds away
+      group.hidden = filtered && group.querySelector(".card:not([hidden])") === null;
+    });
     document.querySelectorAll(".cards").forEach(function (group) {
       var none = group.nextElementSibling;
       if (none && none.classList.contains("none")) {

@@ -100,6 +100,12 @@ def test_filters(opened: tuple[Page, Path, list[str]]) -> None:
     expect(page.locator("#shown")).to_have_text("3 of 16 examples shown")
     expect(page.locator("#kept .none")).to_be_visible()
     expect(page.locator("#rejected-resolution_short_edge .none")).to_be_hidden()
+    # the other reasons' and kinds' sections fold away, and come back on reset
+    expect(page.locator("#rejected-dedup_exact")).to_be_hidden()
+    expect(page.locator("#error-decode_corrupt")).to_be_hidden()
+    page.click("#f-reset")
+    expect(page.locator("#rejected-dedup_exact")).to_be_visible()
+    page.select_option("#f-reason", "resolution_short_edge")
     # a finding's flag link sets the flag filter
     page.click("#look a[data-set-flag=truncated]")
     expect(page.locator("#f-flag")).to_have_value("truncated")
