@@ -8,8 +8,14 @@ from typing import Any
 
 from paraimage.runview.thumbnails import Thumbnail
 
-MOSAIC_NO_BOX = ("the manifest stores no region for mosaic detections (mosaic_score "
-                 "only): none is drawn")
+# what the report says about a mosaic row's region, by where it came from (regions.py)
+MOSAIC_NOTES = {
+    "redetected": "region detected again for this report (filters.mosaic with the settings of the "
+                  "run; the manifest stores only mosaic_score)",
+    "none": "detected again for this report: no region found",
+    "failed": "the image could not be read again: no region drawn",
+    None: "the manifest stores no region for mosaic detections: none is drawn",
+}
 
 
 @dataclass
@@ -90,8 +96,9 @@ def build_card(row: dict[str, Any], thumb: Thumbnail) -> Card:
         detail = f"duplicate of {row['duplicate_of']}"
     box = _box(row)
     notes = []
-    if box is None and (reason.startswith("mosaic") or row.get("mosaic_detected")):
-        notes.append(MOSAIC_NO_BOX)
+    origin = row.get("mosaic_box_origin")
+    if origin != "manifest" and (reason.startswith("mosaic") or row.get("mosaic_detected")):
+        notes.append(MOSAIC_NOTES.get(origin, MOSAIC_NOTES[None]))
     if thumb.problem:
         notes.append(f"no thumbnail: {thumb.problem}")
     return Card(

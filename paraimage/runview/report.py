@@ -32,6 +32,7 @@ from paraimage.runview.cards import Card, build_card
 from paraimage.runview.charts import FunnelStep, funnel_svg
 from paraimage.runview.findings import anchor, findings
 from paraimage.runview.markdown import markdown_to_html
+from paraimage.runview.regions import add_regions, run_mosaic_config
 from paraimage.runview.sampling import connect, draw_sample
 from paraimage.runview.status import run_status
 from paraimage.runview.thumbnails import THUMB_SIZE, make_thumbnails
@@ -137,6 +138,7 @@ def write_report(run_dir: Path, out: Path | None = None,
     sample = draw_sample(con, options.sample, options.per_reason, options.seed)
     rows = [*sample.kept, *(r for rs in sample.rejected.values() for r in rs),
             *(r for rs in sample.errors.values() for r in rs)]
+    add_regions(rows, run_mosaic_config(run_dir))
     out.mkdir(parents=True, exist_ok=True)
     for stale in (out / THUMBS).glob("*.jpg"):
         stale.unlink()

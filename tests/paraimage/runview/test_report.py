@@ -8,13 +8,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from report_run import make_report_run
+from runview_helpers import T0, build_run, row
 
+from curation.image_ref import file_ref
+from filters.mosaic_eval import generate
 from paraimage.cli import main
 from paraimage.rundir import RunDir
 from paraimage.runview.captioners import compare_captioners
-from paraimage.runview.cards import MOSAIC_NO_BOX
+from paraimage.runview.cards import MOSAIC_NOTES
 from paraimage.runview.findings import findings
 from paraimage.runview.markdown import markdown_to_html
+from paraimage.runview.regions import run_mosaic_config
 from paraimage.runview.report import ReportOptions, funnel_steps, write_report
 from paraimage.runview.sampling import connect, draw_sample
 from paraimage.summary import RunSummary, summarize
@@ -76,7 +80,8 @@ def test_report_page(run: Path) -> None:
                    "rejected-dedup_exact"):
         assert f'href="#{anchor}"' in html
         assert f'id="{anchor}"' in html
-    assert html.count(MOSAIC_NO_BOX) == 1
+    # a flat colour has no region: detected again, none found
+    assert html.count(MOSAIC_NOTES["none"]) == 1
     first = re.search(r'<ol class="findings">\s*<li><a href="([^"]*)"[^>]*>([^<]*)<', html)
     assert first.groups() == (
         "#kept", "3 of 9 captions truncated: raise max_tokens "
@@ -173,3 +178,27 @@ def test_stats_report_is_shown_with_its_plots(run: Path) -> None:
 def test_markdown_headings_and_paragraphs() -> None:
     assert markdown_to_html("# T\n\nline one\nline <two>\n\n## Sub") == (
         "<h2>T</h2>\n<p>line one line &lt;two&gt;</p>\n<h3>Sub</h3>")
+
+
+def test_mosaic_region_is_detected_again_and_drawn(tmp_path: Path) -> None:
+    sample = next(generate(1, seed=0, categories=("pixelate_avg",)))
+    image = tmp_path / "pixelated.png"
+    sample.image.save(image)
+    width, height = sample.image.size
+    assert (width, height) == (525, 428)
+    build_run(tmp_path / "run", {"s0": ([row(
+        "photos", "m", "s0", "rejected", image_ref=file_ref(image), width=width,
+        height=height, mosaic_score=55.1, mosaic_detected=True,
+        reject_reason="mosaic_detected")], T0)})
+    html = write_report(tmp_path / "run").read_text()
+    # detect_mosaic's box (y0, x0, y1, x1) = (128, 240, 288, 368) over the image, in %
+    assert ('<div class="box" title="detected mosaic region" style="left:45.71%;'
+            'top:29.91%;width:24.38%;height:37.38%"></div>') in html
+    assert MOSAIC_NOTES["redetected"] in html
+
+
+def test_the_runs_own_mosaic_settings(tmp_path: Path) -> None:
+    assert run_mosaic_config(tmp_path).threshold == 1.0  # no config.yaml: the defaults
+    (tmp_path / "config.yaml").write_text(
+        "fingerprint: x\nconfig:\n  filters:\n    mosaic: {mode: on, threshold: 2.5}\n")
+    assert run_mosaic_config(tmp_path).threshold == 2.5

@@ -70,8 +70,7 @@ def test_gallery_shows_images_captions_and_flags(opened: tuple[Page, Path, list[
     expect(p0.locator(".flags").first).to_have_text("truncated")
     expect(page.locator("#kept .variant.flagged")).to_have_count(4)  # 3 truncated, 1 repetitive
     expect(page.locator("#rejected-mosaic_pixelated .note")).to_have_text(
-        "the manifest stores no region for mosaic detections (mosaic_score only): none is "
-        "drawn")
+        "detected again for this report: no region found")
     expect(page.locator("#shown")).to_have_text("16 of 16 examples shown")
     assert outside == []
     shots = index.parent / "shots"
