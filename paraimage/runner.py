@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.base import BaseSource, ShardSpec
+from paraimage import console
 from paraimage.config import JobConfig
 from paraimage.engine import (
     ResourceShortageError,
@@ -39,7 +40,8 @@ def init_ray(config: JobConfig) -> None:
     if ray.is_initialized():
         return
     address = config.ray.address or os.environ.get("RAY_ADDRESS")
-    kwargs: dict[str, Any] = {"ignore_reinit_error": True}
+    kwargs: dict[str, Any] = {"ignore_reinit_error": True,
+                              "log_to_driver": console.verbose()}
     if address:
         kwargs["address"] = address
     else:
@@ -51,7 +53,7 @@ def init_ray(config: JobConfig) -> None:
 
     context = DataContext.get_current()
     context.execution_options.preserve_order = False
-    context.enable_progress_bars = True
+    context.enable_progress_bars = console.verbose()  # else one ProgressView (console.py)
 
 
 Finalizer = Callable[[RunDir], str | None]
@@ -162,11 +164,12 @@ def _process(
     def report(shard: ShardSpec, rows: list[dict[str, Any]]) -> None:
         done[0] += 1
         kept = sum(1 for row in rows if row["status"] == "kept")
-        print(
-            f"[paraimage] shard {shard.shard_id}: {len(rows)} rows ({kept} kept) "
-            f"[{done[0]}/{len(pending)}]",
-            flush=True,
-        )
+        if console.verbose():
+            print(
+                f"[paraimage] shard {shard.shard_id}: {len(rows)} rows ({kept} kept) "
+                f"[{done[0]}/{len(pending)}]",
+                flush=True,
+            )
         if on_manifest_written:
             try:
                 on_manifest_written(run_dir, run_dir.manifest_path(shard.shard_id))
