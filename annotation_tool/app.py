@@ -42,10 +42,11 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.login_tokens = LoginTokens()
     settings.thumbnail_dir.mkdir(parents=True, exist_ok=True)
 
-    # The last added runs first: admission, then headers, then the size cap.
-    app.add_middleware(BodySizeLimitMiddleware, default=MAX_BODY_BYTES, per_path=BODY_LIMITS)
+    # The last added runs first. The size cap reads bodies before admission, so slow
+    # uploads hold no admission slot.
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AdmissionMiddleware, limit=MAX_CONCURRENT_REQUESTS)
+    app.add_middleware(BodySizeLimitMiddleware, default=MAX_BODY_BYTES, per_path=BODY_LIMITS)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -63,7 +63,9 @@ class AdmissionMiddleware:
 class BodySizeLimitMiddleware:
     """Refuses a request body over its route's limit with 413 before reading it: a
     declared Content-Length over the limit is refused unread, and a chunked body is
-    read only up to the limit. The app gets the body buffered (at most the limit)."""
+    read only up to the limit. The app gets the body buffered (at most the limit).
+    It runs outside the admission limit, so a slow upload holds no admission slot;
+    its 413 carries the security headers itself."""
 
     def __init__(self, app: ASGIApp, default: int, per_path: Mapping[str, int]) -> None:
         self.app = app
@@ -113,6 +115,8 @@ class BodySizeLimitMiddleware:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
+                    (b"cache-control", b"no-store"),
+                    *_HEADERS,
                 ],
             }
         )

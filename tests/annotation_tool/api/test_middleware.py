@@ -9,7 +9,7 @@ from review_factories import make_item, make_project
 
 from annotation_tool.api.middleware import BodySizeLimitMiddleware
 from annotation_tool.models import Stage
-from annotation_tool.settings import HEADER_CSRF, MAX_BODY_BYTES
+from annotation_tool.settings import HEADER_CSRF, MAX_BODY_BYTES, MAX_CONCURRENT_REQUESTS
 
 TOO_LARGE = {"error": "too_large", "message": "request bodies here are limited to 4096 bytes"}
 
@@ -92,3 +92,56 @@ class TestBodySizeLimit:
         scope = {"type": "http", "path": "/", "headers": [(b"content-length", b"314572800")]}
         asyncio.run(middleware(scope, receive, send))
         assert (received, sent[0]["status"]) == (0, 413)
+
+
+def test_slow_uploads_hold_no_admission_slot(app):
+    """The cap reads bodies outside the admission limit: as many stalled uploads as
+    there are slots do not keep the next request out."""
+
+    async def scenario() -> int:
+        stalled = asyncio.Event()  # never set: the uploads never finish
+
+        async def slow_receive():
+            await stalled.wait()
+
+        async def ignore(message):
+            pass
+
+        def scope(method: str, path: str) -> dict:
+            return {
+                "type": "http",
+                "method": method,
+                "path": path,
+                "raw_path": path.encode(),
+                "query_string": b"",
+                "headers": [(b"host", b"127.0.0.1")],
+                "scheme": "http",
+                "server": ("127.0.0.1", 80),
+                "client": ("127.0.0.1", 1),
+                "root_path": "",
+                "http_version": "1.1",
+            }
+
+        uploads = [
+            asyncio.create_task(app(scope("POST", "/api/auth/login"), slow_receive, ignore))
+            for _ in range(MAX_CONCURRENT_REQUESTS)
+        ]
+        await asyncio.sleep(0.1)
+        sent: list[dict] = []
+
+        bodies = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def done_receive():
+            if bodies:
+                return bodies.pop()
+            await stalled.wait()  # like a connection that stays open
+
+        async def record(message):
+            sent.append(message)
+
+        await asyncio.wait_for(app(scope("GET", "/static/app.css"), done_receive, record), 5)
+        for task in uploads:
+            task.cancel()
+        return sent[0]["status"]
+
+    assert asyncio.run(scenario()) == 200
