@@ -72,6 +72,8 @@ class CaptionerCore:
         drop_images: bool = True,
     ) -> None:
         self.stats: Counter[str] = Counter()
+        # batch id -> prompt tokens of its requests, kept only while an estimate asks
+        self.prompt_tokens_by_batch: dict[int, int] | None = None
         self.qa = qa or (config.qa if config else QAConfig())
         self.target_words = target_words or (config.target_words if config else None)
         self.primary = primary
@@ -129,6 +131,10 @@ class CaptionerCore:
         self, work: CaptionWork, results: list[list[tuple[Generation | Exception, bool]]]
     ) -> Batch:
         """Each spec's results into its rows' columns and ``caption_variants``."""
+        if self.prompt_tokens_by_batch is not None:  # paraimage estimate is timing us
+            self.prompt_tokens_by_batch[id(work.batch)] = sum(
+                result.n_prompt_tokens or 0 for spec_results in results
+                for result, _ in spec_results if isinstance(result, Generation))
         for spec, spec_results in zip(work.specs, results, strict=True):
             for row, (result, retried) in zip(work.todo, spec_results, strict=True):
                 if spec is None:

@@ -102,12 +102,16 @@ class AsyncVLLMCaptioner(CaptionerCore):
     ) -> Generation | Exception:
         import vllm
         from PIL import Image
+        from vllm.sampling_params import RequestOutputKind
 
         final = None
         try:
             request = {"prompt": prompt, "multi_modal_data": {"image": Image.fromarray(image)}}
+            # One output per request, at its end: streaming every token to every request's
+            # generator costs this process a wake-up per token per request.
+            sampling = vllm.SamplingParams(**params, output_kind=RequestOutputKind.FINAL_ONLY)
             async for output in self.engine.generate(
-                request, vllm.SamplingParams(**params), request_id=next(self._request_ids)
+                request, sampling, request_id=next(self._request_ids)
             ):
                 final = output
         except asyncio.CancelledError:

@@ -17,6 +17,7 @@ import paraimage
 # Modules that provide subcommands.
 SUBCOMMAND_MODULES = (
     "workflows.recaption",
+    "workflows.estimate",
     "stats.cli",
     "paraimage.export.cli",
     "annotation_tool.cli",
