@@ -134,7 +134,7 @@ def claim_authorship(db: Session, user: User, item: Item) -> None:
 
 
 def take_over(db: Session, user: User, item: Item) -> None:
-    """Called on a description claim: an item whose author has left it (claims_next
+    """Called on a description claim: an item whose author has left it (claim_next
     hands it out only after ``takeover_after_s`` without a heartbeat or a save) goes to
     the claimer, logged with its previous author, whose versions stay in the history."""
     previous = item.describer_id
