@@ -103,9 +103,9 @@ def test_one_failing_request_in_flight_is_an_error_row_and_the_others_are_kept(
 
 
 def test_batches_in_flight_default_from_the_engine_size() -> None:
-    assert _config().batches_in_flight == 4  # CPU
-    gpu = _config(num_gpus=1, batch_size=16)
-    assert gpu.batches_in_flight == 17  # 256 sequences / 16 + 1
+    assert _config(batch_size=8).batches_in_flight == 33  # 256 sequences / 8 + 1
+    assert _config(num_gpus=1, batch_size=16).batches_in_flight == 17
+    assert _config(batch_size=2).batches_in_flight == 64  # at most
     assert _config(num_gpus=1, batch_size=64,
                    engine_kwargs={"max_num_seqs": 512}).batches_in_flight == 9
     assert _config(engine="sync").batches_in_flight == 1
