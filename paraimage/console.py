@@ -17,11 +17,13 @@
 
 ``ProgressView`` is the one progress display: shards done of planned, rows kept /
 rejected / error so far, images/s now and on average, ETA; a line rewritten in place on
-a terminal, one line every ``interval`` seconds elsewhere (CI, ``ray job logs``).
+a terminal; elsewhere (CI, ``ray job logs``) a line every ``interval`` seconds when
+shards were written since the last, and every ``HEARTBEAT_S`` regardless.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -30,7 +32,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +40,11 @@ from typing import IO, Any
 
 LOGS_DIR = "logs"
 PROGRESS_INTERVAL_S = 10.0
+HEARTBEAT_S = 60.0  # off a terminal, a line at least this often even without news
 RATE_WINDOW_S = 60.0
-DIGEST_KINDS = 5
+DIGEST_KINDS = 3
+# what the quiet console itself causes: not worth a line
+_OWN_MESSAGES = ("Progress bars disabled",)
 DIGEST_WIDTH = 140
 _WORKER_LOG_GLOBS = ("worker-*.out", "worker-*.err", "ray-data/*.log")
 _LEVEL = re.compile(r"\b(WARNING|ERROR|CRITICAL|[A-Z][A-Za-z]*Warning)\b:?")
@@ -79,7 +84,7 @@ def log_digest(files: list[Path]) -> Counter[str]:
         for line in text.splitlines():
             if _LEVEL.search(line):
                 message = _normalize(line)
-                if message:
+                if message and not any(own in message for own in _OWN_MESSAGES):
                     counts[message[:DIGEST_WIDTH]] += 1
     return counts
 
@@ -119,6 +124,7 @@ class QuietConsole:
         self.verbose = verbose
         self.out = out or (lambda line: print(line, flush=True))
         self.stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self._started = time.time()
         self.log_path: Path | None = None
         self._saved_fd: int | None = None
 
@@ -133,6 +139,9 @@ class QuietConsole:
         self._tmp_log = Path(name)
         self._log = open(self._tmp_log, "a", buffering=1)  # noqa: SIM115
         sys.stderr.flush()
+        # the process's own stderr (the command line) is put back on the console at the
+        # end; an embedding's (pytest's capture) is left as it is
+        self._real_stderr = sys.stderr is sys.__stderr__
         self._saved_fd = os.dup(2)
         os.dup2(self._log.fileno(), 2)
         _verbose = False
@@ -145,24 +154,32 @@ class QuietConsole:
         _verbose = True
         sys.stderr.flush()
         console_fd, self._saved_fd = self._saved_fd, None
-        # Python's own stderr (tracebacks, our errors) is the console again
-        sys.stderr = os.fdopen(os.dup(console_fd), "w", buffering=1)
+        if self._real_stderr:  # Python's stderr (tracebacks, our errors): the console again
+            sys.stderr = os.fdopen(os.dup(console_fd), "w", buffering=1)
         digest: Counter[str] = Counter()
+        kept_tmp = False
         if self.run_dir.is_dir():
             logs = self.run_dir / LOGS_DIR
             logs.mkdir(exist_ok=True)
             self.log_path = logs / f"driver-{self.stamp}.log"
             shutil.copyfile(self._tmp_log, self.log_path)
-            # fd 2 stays on the log: what extensions print at interpreter exit goes there
-            with open(self.log_path, "a") as final:
-                os.dup2(final.fileno(), 2)
+            if self._real_stderr:
+                # fd 2 stays on the log: what extensions print at exit goes there too
+                with open(self.log_path, "a") as final:
+                    os.dup2(final.fileno(), 2)
+            else:
+                os.dup2(console_fd, 2)
             workers = self._copy_worker_logs(logs / f"workers-{self.stamp}")
             digest = log_digest([self.log_path, *workers])
-        else:  # stopped before the run existed: the error says it, nothing to keep
+        else:  # stopped before the run directory existed: keep what libraries said
             os.dup2(console_fd, 2)
+            kept_tmp = self._tmp_log.stat().st_size > 0
         os.close(console_fd)
         self._log.close()
-        self._tmp_log.unlink(missing_ok=True)
+        if kept_tmp:
+            self.out(f"[paraimage] library output of this invocation: {self._tmp_log}")
+        else:
+            self._tmp_log.unlink(missing_ok=True)
         if self.log_path is not None:
             self._report(self.log_path.parent, digest)
 
@@ -173,7 +190,11 @@ class QuietConsole:
         copied = []
         for pattern in _WORKER_LOG_GLOBS:
             for path in sorted(session.glob(pattern)):
-                if path.is_file() and path.stat().st_size:
+                # a shared cluster's session holds other jobs' workers too: only those
+                # written during this run (an actor may run in a worker started before
+                # its job, so the job id in the name does not tell)
+                if (path.is_file() and path.stat().st_size
+                        and path.stat().st_mtime >= self._started):
                     destination = target / path.relative_to(session)
                     destination.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(path, destination)
@@ -242,6 +263,8 @@ class ProgressView:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._dashboard_said = False
+        self._last_state: tuple[int, int, bool] | None = None
+        self._last_line = -float("inf")
 
     def shard_written(self, by_status: dict[str, int]) -> None:
         fresh = self.totals is None
@@ -253,6 +276,11 @@ class ProgressView:
             if not (fresh and self.totals is not None):  # else the totals hold it already
                 self.shards += 1
                 self.status.update(by_status)
+            totals = self.totals
+            finished = (totals is not None
+                        and totals.complete_shards + self.shards >= totals.planned_shards)
+        if finished:
+            self.stop()  # the last line before the run-level steps and the summary
 
     def _read_totals(self) -> None:
         if self.totals is None:
@@ -270,14 +298,15 @@ class ProgressView:
                 self.recent.popleft()
             rate_now = sum(n for _, n in self.recent) / min(elapsed, RATE_WINDOW_S)
             average = self.rows / elapsed
-            totals = self.totals or RunTotals(0, 0, 0, {})
+            if self.totals is None:
+                return (f"[paraimage] progress: preparing (source, model, shard plan), "
+                        f"{_duration(elapsed)} in")
+            totals = self.totals
             status = Counter(totals.by_status) + self.status
             done_rows = sum(status.values())
             left = totals.planned_rows - done_rows
             rate = rate_now or average
-            if self.totals is None:
-                eta = "planning"
-            elif left <= 0:
+            if left <= 0:
                 eta = "all rows written"
             else:
                 eta = f"ETA {_duration(left / rate)}" if rate else "ETA -"
@@ -287,7 +316,20 @@ class ProgressView:
                     f"({counts}), {rate_now:.2f} images/s now, {average:.2f} average, {eta}, "
                     f"{_duration(elapsed)} in")
 
-    def emit(self) -> None:
+    def _changed(self) -> bool:
+        """Off a terminal, a line when shards were written since the last one, and one
+        every HEARTBEAT_S regardless."""
+        self._read_totals()
+        now = self.clock()
+        state = (self.shards, self.rows, self.totals is not None)
+        if state != self._last_state or now - self._last_line >= HEARTBEAT_S:
+            self._last_state, self._last_line = state, now
+            return True
+        return False
+
+    def emit(self, force: bool = True) -> None:
+        if not force and not self.tty and not self._changed():
+            return
         if not self._dashboard_said:
             url = dashboard_url()
             if url:
@@ -306,17 +348,54 @@ class ProgressView:
         def loop() -> None:
             # a terminal's line is redrawn every second; elsewhere one line per interval
             while not self._stop.wait(1.0 if self.tty else self.interval):
-                self.emit()
+                self.emit(force=False)
 
         self._thread = threading.Thread(target=loop, name="paraimage-progress", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """The last line (once); none for an invocation that had nothing to do."""
+        if self._stop.is_set():
+            return
         self._stop.set()
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
-        self._write(self.line(), final=True)
+        if self.rows or self._thread is None:
+            self._write(self.line(), final=True)
+
+
+ManifestCallback = Callable[[Any, Path], None]
+
+
+def _status_counts(manifest: Path) -> dict[str, int]:
+    import pyarrow.parquet as pq
+
+    return dict(Counter(pq.read_table(manifest, columns=["status"]).column(0).to_pylist()))
+
+
+@contextlib.contextmanager
+def job_console(run_dir: Path, verbose: bool = False,
+                on_manifest_written: ManifestCallback | None = None
+                ) -> Iterator[ManifestCallback | None]:
+    """A run's console: quiet with one progress view, or (``verbose``) everything.
+    Yields the ``on_manifest_written`` to give ``run_job``: it feeds the view, then
+    calls the given one."""
+    if verbose:
+        yield on_manifest_written
+        return
+    with QuietConsole(run_dir):
+        view = ProgressView(lambda: run_totals(run_dir)).start()
+
+        def written(job_run_dir: Any, manifest: Path) -> None:
+            view.shard_written(_status_counts(manifest))
+            if on_manifest_written is not None:
+                on_manifest_written(job_run_dir, manifest)
+
+        try:
+            yield written
+        finally:
+            view.stop()
 
 
 def _duration(seconds: float) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script (also under `ray job submit`)
@@ -35,15 +35,17 @@ from filters import build_filter, write_funnel_report  # noqa: E402
 from filters.dedup_apply import apply_dedup  # noqa: E402
 from filters.stages import AestheticStage, FilterChainStage  # noqa: E402
 from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
+from paraimage.console import job_console  # noqa: E402
 from paraimage.engine import (  # noqa: E402
     ActorStage,
     CpuStage,
     ResourceShortageError,
     Stage,
 )
-from paraimage.rundir import RunDirError, check_writable  # noqa: E402
+from paraimage.rundir import RunDir, RunDirError, check_writable  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
 from paraimage.runview.closing import closing_lines  # noqa: E402
+from paraimage.summary import RunSummary  # noqa: E402
 from stats.heap import RETAINED_HEAP_ENV  # noqa: E402
 from stats.report import write_run_report  # noqa: E402
 from stats.rollups import write_rollups  # noqa: E402
@@ -163,41 +165,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY.PATH=VALUE",
         help="override a config value (YAML syntax), repeatable",
     )
+    parser.add_argument(
+        "--verbose", action="store_true",
+        help="show every library's output (else in RUN_DIR/logs/) and a line per shard",
+    )
+
+
+# a run that cannot start: one line on stderr, exit code 2
+CANNOT_RUN = (ConfigError, RunDirError, ModelUnavailableError, ServerUnavailableError,
+              EmptySourceError, MetadataError, SA1BSourceError, ResourceShortageError)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, args.overrides)
         check_writable(config.run.directory)
-        source = build_sources(config.sources)
-        model, image_size = prepare_captioner(config.captioner)
-        # every model is checked before any shard: one that cannot load stops the run
-        extra_models = [prepare_captioner(extra)[0] for extra in config.extra_captioners]
-    except (ConfigError, RunDirError, ModelUnavailableError, ServerUnavailableError) as exc:
+    except (ConfigError, RunDirError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    if model.note:
-        print(f"[paraimage] note: {model.note}", flush=True)
-    try:
-        summary = run_job(
-            config,
-            source,
-            build_stages(config, model, image_size, extra_models),
-            finalizers=build_finalizers(config),
-            # each shard's statistics are rolled up as it is written, so the report
-            # at the end reads rollups, not every row again
-            on_manifest_written=(
-                (lambda run_dir, manifest: write_rollups(run_dir.root, [manifest]))
-                if config.stats.enabled else None
-            ),
-        )
-    except (RunDirError, EmptySourceError, MetadataError, SA1BSourceError,
-            ResourceShortageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    # each shard's statistics are rolled up as it is written, so the report at the end
+    # reads rollups, not every row again
+    rollup = ((lambda run_dir, manifest: write_rollups(run_dir.root, [manifest]))
+              if config.stats.enabled else None)
+    error: Exception | None = None
+    # quiet unless --verbose: the libraries' output goes to RUN_DIR/logs/, one progress
+    # view; errors are printed once the console is back
+    with job_console(config.run.directory, args.verbose, rollup) as on_manifest_written:
+        try:
+            summary = prepare_and_run(config, on_manifest_written)
+        except CANNOT_RUN as exc:
+            error = exc
+    if error is not None:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     for line in closing_lines(config.run.directory, summary):  # the report, what to look at
         print(f"[paraimage] {line}", flush=True)
     return 0 if summary.reconciles else 1
+
+
+def prepare_and_run(config: JobConfig,
+                    on_manifest_written: Callable[[RunDir, Path], None] | None) -> RunSummary:
+    source = build_sources(config.sources)
+    model, image_size = prepare_captioner(config.captioner)
+    # every model is checked before any shard: one that cannot load stops the run
+    extra_models = [prepare_captioner(extra)[0] for extra in config.extra_captioners]
+    if model.note:
+        print(f"[paraimage] note: {model.note}", flush=True)
+    return run_job(
+        config,
+        source,
+        build_stages(config, model, image_size, extra_models),
+        finalizers=build_finalizers(config),
+        on_manifest_written=on_manifest_written,
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -43,12 +43,29 @@ def test_a_shard_already_in_the_totals_is_not_counted_twice() -> None:
     view = ProgressView(
         lambda: RunTotals(4, 8, len(written), {"kept": 2 * len(written)}) if written else None,
         stream=io.StringIO(), tty=False, clock=Clock())
-    assert view.line().endswith("planning, 0 s in")
+    assert view.line() == "[paraimage] progress: preparing (source, model, shard plan), 0 s in"
     written.append(1)  # the runner writes the manifest, then tells the view
     view.shard_written({"kept": 2})
     view.shard_written({"kept": 2})
     assert view.line().startswith(
         "[paraimage] progress: 2/4 shards, 4/8 rows (4 kept, 0 rejected, 0 error)")
+
+
+def test_off_a_terminal_a_line_when_shards_came_or_a_minute_passed() -> None:
+    clock, out = Clock(), io.StringIO()
+    view = ProgressView(lambda: RunTotals(2, 4, 0, {}), stream=out, tty=False, clock=clock)
+    for now in (10, 20, 30):  # the thread's ticks
+        clock.now = now
+        view.emit(force=False)
+    view.shard_written({"kept": 2})
+    clock.now = 40
+    view.emit(force=False)
+    clock.now = 50
+    view.emit(force=False)
+    clock.now = 100  # a minute after the last line: a heartbeat
+    view.emit(force=False)
+    assert [line.split(", ")[-1] for line in out.getvalue().splitlines()] == [
+        "10 s in", "40 s in", "1 min 40 s in"]
 
 
 def test_a_terminal_line_is_redrawn_in_place() -> None:

@@ -37,6 +37,9 @@ STAND_IN = "tiny-random-llava (offline stand-in for llava-hf/llava-interleave-qw
 N_RECORDS, N_SHARDS = 26, 11
 EXPECTED_STATUS = {"kept": 12, "error": 6, "rejected": 8}
 RUN_TIMEOUT_S = 420
+# the demo's console without --verbose: the run line, progress, the run-level steps,
+# the summary (~30 lines), the library-log digest (4), the report and what to look at
+CONSOLE_MAX_LINES = 45
 
 pytestmark = pytest.mark.slow
 
@@ -217,6 +220,30 @@ def test_demo_end_to_end_through_vllm(
 
     assert "funnel: inputs = kept + rejected + error reconciles" in result.stdout
     assert "      12  kept" in result.stdout
+    # a quiet console: our lines, one progress view; the libraries' output (Ray, Ray
+    # Data's progress log, vLLM in the workers) is in RUN_DIR/logs/
+    console = result.stdout.splitlines() + result.stderr.splitlines()
+    assert len(console) <= CONSOLE_MAX_LINES, "\n".join(console)
+    assert result.stderr == ""
+    assert any(line.startswith("[paraimage] progress: 11/11 shards, 26/26 rows (")
+               for line in console)
+    assert not any(line.startswith("[paraimage] shard ") for line in console)
+    (driver_log,) = (run_dir / "logs").glob("driver-*.log")
+    assert "Started a local Ray instance" in driver_log.read_text()
+    (workers,) = (run_dir / "logs").glob("workers-*")
+    assert "EngineCore" in "".join(  # vLLM's engine, in the captioner actor's worker
+        p.read_text(errors="replace") for p in workers.glob("worker-*"))
+    assert f"[paraimage] library logs: {run_dir / 'logs'} (" in result.stdout
+    # the run ends with its HTML report (kept sample, statistics plots) and what to look
+    # at first: every caption of the random-weight model runs to max_tokens
+    *_, report_line, look_line = result.stdout.splitlines()
+    assert report_line == f"[paraimage] report: {run_dir / 'report' / 'index.html'}"
+    assert look_line.startswith(
+        "[paraimage] look first: 13 of 13 captions truncated: raise max_tokens")
+    page = (run_dir / "report" / "index.html").read_text()
+    assert page.count('<article class="card kept"') == 12
+    assert page.count('<article class="card error"') == 6
+    assert (run_dir / "report" / "stats" / "plots" / "length_distribution.png").exists()
     record = json.loads((run_dir / "run.json").read_text())
     assert record["counts"]["by_status"] == EXPECTED_STATUS
     assert record["counts"]["funnel_reconciles"] is True
@@ -232,16 +259,6 @@ def test_demo_end_to_end_through_vllm(
     else:
         assert invocation["git_commit"] in (head, f"{head}-dirty")
     assert (run_dir / "config.yaml").exists() and (run_dir / "plan.json").exists()
-    # the run ends with its HTML report (kept sample, statistics plots) and what to look
-    # at first: every caption of the random-weight model runs to max_tokens
-    *_, report_line, look_line = result.stdout.splitlines()
-    assert report_line == f"[paraimage] report: {run_dir / 'report' / 'index.html'}"
-    assert look_line.startswith(
-        "[paraimage] look first: 13 of 13 captions truncated: raise max_tokens")
-    page = (run_dir / "report" / "index.html").read_text()
-    assert page.count('<article class="card kept"') == 12
-    assert page.count('<article class="card error"') == 6
-    assert (run_dir / "report" / "stats" / "plots" / "length_distribution.png").exists()
 
 
 def test_manifests_answer_duckdb_queries(
@@ -277,7 +294,9 @@ def test_rerun_skips_complete_shards(
     result = run_demo(job_env, *demo_args(run_dir.parent, photos))
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"{N_SHARDS} complete, 0 to do" in result.stdout
-    assert "Running Dataset" not in result.stdout + result.stderr  # no pipeline started
+    # no pipeline started (Ray Data's log would say "Running Dataset")
+    newest_log = max((run_dir / "logs").glob("driver-*.log"))
+    assert "Running Dataset" not in newest_log.read_text() + result.stdout + result.stderr
     after = {p.name: p.stat().st_mtime_ns for p in (run_dir / "manifests").iterdir()}
     assert after == before
     record = json.loads((run_dir / "run.json").read_text())
