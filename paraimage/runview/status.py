@@ -165,20 +165,6 @@ def _eta(state: str, invocation: Invocation | None, remaining: int,
             "at": _iso(now + seconds)}
 
 
-# estimate.json keys that have an actual counterpart here (the estimate's own name first)
-_ESTIMATE_ACTUALS = {
-    "images_per_s": "average_images_per_s",
-    "rows": "rows_planned",
-    "records": "rows_planned",
-    "shards": "shards_planned",
-    "kept": "kept",
-    "kept_fraction": "kept_fraction",
-    "seconds": "seconds",
-    "total_seconds": "seconds",
-    "duration_s": "seconds",
-}
-
-
 def load_estimate(root: Path) -> dict[str, Any] | None:
     path = root / ESTIMATE_NAME
     try:
@@ -188,20 +174,46 @@ def load_estimate(root: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def estimated_figures(estimate: dict[str, Any]) -> dict[str, float]:
+    """The figures of ``paraimage estimate``'s estimate.json that a run can be held
+    against: rows, wall seconds, images/s, GPU-hours, the status shares."""
+    figures: dict[str, float] = {}
+    planned = _number(estimate.get("planned_inputs"))
+    seconds = _number(estimate.get("projected_seconds"))
+    if planned is not None:
+        figures["rows"] = planned
+    if seconds is not None:
+        figures["seconds"] = seconds
+        if planned and seconds > 0:
+            figures["images_per_s"] = planned / seconds
+    gpu_hours = _number(estimate.get("gpu_hours"))
+    if gpu_hours:
+        figures["gpu_hours"] = gpu_hours
+    sampled = _number(estimate.get("sampled_inputs"))
+    statuses = estimate.get("statuses")
+    if sampled and isinstance(statuses, dict):
+        for status in ("kept", "rejected", "error"):
+            figures[f"{status}_share"] = (_number(statuses.get(status)) or 0.0) / sampled
+    return figures
+
+
 def compare_estimate(estimate: dict[str, Any] | None,
                      actual: dict[str, float | None]) -> list[dict[str, Any]]:
-    """One entry per numeric estimate field that has an actual figure; the estimate's
-    other fields are shown as they are."""
+    """One entry per estimated figure, with the actual one where the run has it yet."""
     if not estimate:
         return []
     out = []
-    for key, value in estimate.items():
-        name = _ESTIMATE_ACTUALS.get(key)
-        if name is None or isinstance(value, bool) or not isinstance(value, int | float):
-            continue
+    for name, value in estimated_figures(estimate).items():
         got = actual.get(name)
         ratio = got / value if got is not None and value else None
-        out.append({"field": key, "estimate": value, "actual": got,
+        out.append({"field": name, "estimate": round(value, 4),
+                    "actual": None if got is None else round(got, 4),
                     "actual_over_estimate": round(ratio, 3) if ratio is not None else None})
     return out
 
@@ -240,13 +252,15 @@ def run_status(root: Path, now: float | None = None) -> RunStatus:
     eta = _eta(state, invocations[-1] if invocations else None,
                rows_planned - rows_written, now)
     estimate = load_estimate(run_dir.root)
-    kept = summary.by_status.get("kept", 0)
-    actual = {
-        "average_images_per_s": average, "rows_planned": rows_planned,
-        "shards_planned": len(plan), "kept": kept if state == STATE_FINISHED else None,
-        "kept_fraction": kept / rows_written if rows_written and state == STATE_FINISHED
-        else None,
-        "seconds": busy if state == STATE_FINISHED else None,
+    finished = state == STATE_FINISHED
+    gpus = _number((estimate or {}).get("gpus"))
+    actual: dict[str, float | None] = {
+        "rows": rows_planned,
+        "seconds": busy if finished else None,
+        "images_per_s": average,
+        "gpu_hours": busy / 3600 * gpus if finished and gpus else None,
+        **{f"{s}_share": (summary.by_status.get(s, 0) / rows_written if rows_written
+                          else None) for s in ("kept", "rejected", "error")},
     }
     return RunStatus(
         run_dir=str(run_dir.root), run_id=record.get("run_id"), state=state,

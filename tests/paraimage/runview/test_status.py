@@ -123,22 +123,38 @@ def test_killed_then_resumed_run(tmp_path: Path) -> None:
 
 def test_estimate_beside_actual(tmp_path: Path) -> None:
     root = finished_run(tmp_path / "run")
-    (root / "estimate.json").write_text(json.dumps(
-        {"images_per_s": 0.25, "seconds": 40, "rows": 10, "model": "m"}))
+    # the fields of `paraimage estimate`'s estimate.json that a run is held against
+    (root / "estimate.json").write_text(json.dumps({
+        "fingerprint": "f", "images_asked": 4, "seed": 0, "planned_inputs": 10,
+        "sampled_inputs": 4, "statuses": {"kept": 2, "rejected": 1, "error": 1},
+        "reasons": {}, "start_up_seconds": 5.0, "stages": [], "captioners": [],
+        "notes": [], "bottleneck": "caption", "projected_seconds": 40.0, "gpus": 1.0,
+        "gpu_hours": 40.0 / 3600,
+    }))
     status = run_status(root, now=T0 + 3600)
-    assert status.estimate == {"images_per_s": 0.25, "seconds": 40, "rows": 10, "model": "m"}
+    assert status.estimate["bottleneck"] == "caption"
     assert status.estimate_vs_actual == [
+        {"field": "rows", "estimate": 10.0, "actual": 10, "actual_over_estimate": 1.0},
+        {"field": "seconds", "estimate": 40.0, "actual": 50.0, "actual_over_estimate": 1.25},
         {"field": "images_per_s", "estimate": 0.25, "actual": 0.2,
          "actual_over_estimate": 0.8},
-        {"field": "seconds", "estimate": 40, "actual": 50.0, "actual_over_estimate": 1.25},
-        {"field": "rows", "estimate": 10, "actual": 10, "actual_over_estimate": 1.0},
+        {"field": "gpu_hours", "estimate": 0.0111, "actual": 0.0139,
+         "actual_over_estimate": 1.25},
+        {"field": "kept_share", "estimate": 0.5, "actual": 0.5, "actual_over_estimate": 1.0},
+        {"field": "rejected_share", "estimate": 0.25, "actual": 0.3,
+         "actual_over_estimate": 1.2},
+        {"field": "error_share", "estimate": 0.25, "actual": 0.2,
+         "actual_over_estimate": 0.8},
     ]
-    text = format_status(status)
-    assert text.endswith(
+    assert format_status(status).endswith(
         "estimate vs actual:\n"
-        "  images_per_s: estimate 0.25, actual 0.2 (x0.8)\n"
+        "  rows: estimate 10, actual 10 (x1)\n"
         "  seconds: estimate 40, actual 50 (x1.25)\n"
-        "  rows: estimate 10, actual 10 (x1)"
+        "  images_per_s: estimate 0.25, actual 0.2 (x0.8)\n"
+        "  gpu_hours: estimate 0.0111, actual 0.0139 (x1.25)\n"
+        "  kept_share: estimate 0.5, actual 0.5 (x1)\n"
+        "  rejected_share: estimate 0.25, actual 0.3 (x1.2)\n"
+        "  error_share: estimate 0.25, actual 0.2 (x0.8)"
     )
 
 
