@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -33,7 +34,12 @@ from curation.registry import build_sources  # noqa: E402
 from curation.sa1b import SA1BSourceError  # noqa: E402
 from curation.url_metadata import MetadataError  # noqa: E402
 from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
-from paraimage.engine import ActorStage, build_dataset, iter_output_rows  # noqa: E402
+from paraimage.engine import (  # noqa: E402
+    ActorStage,
+    build_dataset,
+    check_resources,
+    iter_output_rows,
+)
 from paraimage.estimate import Estimate, format_estimate, measure  # noqa: E402
 from paraimage.rundir import RunDirError  # noqa: E402
 from paraimage.runner import init_ray  # noqa: E402
@@ -84,6 +90,15 @@ def estimate(args: argparse.Namespace) -> int:
     print(f"[paraimage] estimate: {sum(s.n_records for s in sample)} inputs in "
           f"{len(sample)} of {len(shards)} planned shards ({planned} inputs)", flush=True)
     init_ray(config)
+    import ray
+
+    # the job's own check: a pipeline that cannot fit would wait forever, here as there
+    shortage = check_resources(stages, config.ray.cpu_stage_num_cpus, ray.cluster_resources())
+    if shortage and not (config.ray.address or os.environ.get("RAY_ADDRESS")):
+        print(f"error: {shortage}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    if shortage:
+        print(f"[paraimage] warning: {shortage}", flush=True)
     started = time.time()
     first_output = None
     rows = []
