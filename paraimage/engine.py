@@ -134,10 +134,10 @@ def _actor_pool_args(stage: ActorStage) -> dict[str, Any]:
     """The pool's size, and for an async stage the batches each actor runs at once:
     Ray Data sends an actor that many (``max_tasks_in_flight_per_actor``) and Ray lets
     it run them together (``max_concurrency``), as ``ray.data.llm`` does."""
-    if stage.max_concurrency <= 1:
-        return {"concurrency": stage.concurrency}
     import ray.data
 
+    if stage.max_concurrency <= 1:  # ``concurrency=`` is deprecated since Ray 2.51
+        return {"compute": ray.data.ActorPoolStrategy(size=stage.concurrency)}
     return {
         "compute": ray.data.ActorPoolStrategy(
             size=stage.concurrency, max_tasks_in_flight_per_actor=stage.max_concurrency

@@ -29,3 +29,15 @@ def test_fits_or_names_each_pool() -> None:
         "2 CPU: lower the stages' num_cpus/num_gpus or concurrency, or add resources"
     )
     assert "needs 1 GPU at once" in check_resources(STAGES, 0.25, {"CPU": 8.0})
+
+
+def test_actor_pools_are_sized_and_async_ones_hold_batches_in_flight() -> None:
+    from paraimage.engine import _actor_pool_args
+
+    plain = _actor_pool_args(ActorStage("stats", Model, concurrency=2))
+    assert set(plain) == {"compute"}
+    assert (plain["compute"].min_size, plain["compute"].max_size) == (2, 2)
+    in_flight = _actor_pool_args(ActorStage("caption", Model, concurrency=3, max_concurrency=9))
+    assert in_flight["max_concurrency"] == 9
+    pool = in_flight["compute"]
+    assert (pool.min_size, pool.max_size, pool.max_tasks_in_flight_per_actor) == (3, 3, 9)
