@@ -33,7 +33,9 @@ def live_server(app, settings) -> Iterator[LiveServer]:  # type: ignore[no-untyp
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Module, not session: an open sync_playwright() holds an event loop on the main thread,
+# so every later test's asyncio.run() (or another module's Playwright) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
