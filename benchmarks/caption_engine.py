@@ -151,7 +151,8 @@ def run_ours(config, source, stages) -> tuple[float, float, int]:
 
 def run_ray_data_llm(model_path: str, paths: list[Path], lengths: dict[str, int],
                      prompt_text: str, image_size: int, batch_size: int, in_flight: int,
-                     engine_kwargs: dict[str, Any], seed: int) -> tuple[float, float, int]:
+                     engine_kwargs: dict[str, Any], scheduler: dict[str, int],
+                     seed: int) -> tuple[float, float, int]:
     import ray.data
     from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
@@ -159,7 +160,10 @@ def run_ray_data_llm(model_path: str, paths: list[Path], lengths: dict[str, int]
 
     config = vLLMEngineProcessorConfig(
         model_source=model_path,
-        engine_kwargs={**engine_kwargs, "seed": seed, "limit_mm_per_prompt": {"image": 1}},
+        # its engine gets the scheduler sizes vLLM gives an offline engine on this device
+        # (ours and the ideal's); its own default context would keep a server's 128
+        engine_kwargs={**engine_kwargs, **scheduler, "seed": seed,
+                       "limit_mm_per_prompt": {"image": 1}},
         batch_size=batch_size,
         concurrency=1,
         max_concurrent_batches=in_flight,  # the same requests in flight as ours
@@ -298,6 +302,17 @@ def main() -> int:
 
     results: dict[str, dict[str, list[float]]] = {s: {"rate": [], "start": [], "tokens": []}
                                                   for s in sides}
+    # What vLLM's offline context picks on this device, and the batches that keep it full
+    # (the async actor works on this many of the batches Ray hands it).
+    from vllm.usage.usage_lib import UsageContext
+
+    resolved = vllm.AsyncEngineArgs(model=model_path, **engine_kwargs).create_engine_config(
+        UsageContext.LLM_CLASS).scheduler_config
+    scheduler = {"max_num_seqs": resolved.max_num_seqs,
+                 "max_num_batched_tokens": resolved.max_num_batched_tokens}
+    from captioners.config import batches_for
+
+    in_flight = args.batches_in_flight or batches_for(resolved.max_num_seqs, args.batch_size)
     init_ray(config)
     if "ideal" in sides:
         processor = AutoProcessor.from_pretrained(model_path)
@@ -316,7 +331,7 @@ def main() -> int:
             elif side == "ray_data_llm":
                 rate, first, tokens = run_ray_data_llm(
                     model_path, paths, lengths, config.captioner.prompt_text, image_size,
-                    args.batch_size, config.captioner.batches_in_flight, engine_kwargs, seed=0)
+                    args.batch_size, in_flight, engine_kwargs, scheduler, seed=0)
             else:
                 rate, tokens = run_ideal(llm, prompt, paths, lengths,
                                          config.captioner.sampling_params(), image_size)
@@ -332,7 +347,7 @@ def main() -> int:
 
     total_tokens = sum(lengths.values())
     print(f"images: {args.images}, batch size: {args.batch_size}, batches in flight: "
-          f"{config.captioner.batches_in_flight}, output tokens: {total_tokens} "
+          f"{in_flight}, engine scheduler: {scheduler}, output tokens: {total_tokens} "
           f"(mean {total_tokens / len(paths):.0f}, {MIN_TOKENS}-{MAX_TOKENS}), model: "
           f"{model_path}")
     print("| side | images/s (median) | output tokens/s | runs | start-up s (median) |")

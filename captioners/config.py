@@ -225,10 +225,16 @@ class CaptionerConfig(BaseModel):
         return json.dumps(self.sampling_params(retry), sort_keys=True)
 
 
-# vLLM's own default of sequences scheduled at once (SchedulerConfig.max_num_seqs)
-# where engine_kwargs do not set it; the async engine keeps about this many in flight.
-VLLM_DEFAULT_MAX_NUM_SEQS = 256
+# The most sequences vLLM's offline defaults schedule at once (H100/H200/B200 and up;
+# 256 on other GPUs and on CPU): Ray's ceiling of batches in flight per engine actor is
+# sized for it, and each actor narrows it to its own engine's (vllm_async.py).
+VLLM_LARGEST_DEFAULT_MAX_NUM_SEQS = 1024
 MAX_BATCHES_IN_FLIGHT = 64
+
+
+def batches_for(max_num_seqs: int, batch_size: int) -> int:
+    """Batches that keep ``max_num_seqs`` requests queued, plus one for hand-over."""
+    return min(MAX_BATCHES_IN_FLIGHT, max(2, math.ceil(max_num_seqs / batch_size) + 1))
 
 
 class VLLMCaptionerConfig(CaptionerConfig):
@@ -241,7 +247,8 @@ class VLLMCaptionerConfig(CaptionerConfig):
     max_concurrent_batches: int | None = Field(
         None, gt=0, le=MAX_BATCHES_IN_FLIGHT,
         description="batches in flight per async engine; default: enough to keep the "
-        "engine's max_num_seqs requests queued, ceil(max_num_seqs / batch_size) + 1",
+        "engine's max_num_seqs requests queued, ceil(max_num_seqs / batch_size) + 1, with "
+        "max_num_seqs as vLLM picks it for the device",
     )
     engine_kwargs: dict[str, Any] = Field(
         default_factory=dict,
@@ -250,16 +257,15 @@ class VLLMCaptionerConfig(CaptionerConfig):
 
     @property
     def batches_in_flight(self) -> int:
-        """Ray Data batches one engine actor holds at once (1 for the sync engine)."""
+        """Ray Data batches one engine actor may hold at once (1 for the sync engine):
+        the configured number, else enough for ``engine_kwargs.max_num_seqs``, else for
+        the largest default vLLM picks, which the actor then narrows to its engine's."""
         if self.engine == "sync":
             return 1
         if self.max_concurrent_batches is not None:
             return self.max_concurrent_batches
-        # One batch more than fills the scheduler: the next is queued when one ends. On
-        # CPU as on GPU: an engine step costs nearly the same for 8 sequences as for 96
-        # (benchmarks/caption_engine.py: 4 batches of 8 in flight gave half the rate of 12).
-        seqs = int(self.engine_kwargs.get("max_num_seqs", VLLM_DEFAULT_MAX_NUM_SEQS))
-        return min(MAX_BATCHES_IN_FLIGHT, max(2, math.ceil(seqs / self.batch_size) + 1))
+        seqs = self.engine_kwargs.get("max_num_seqs", VLLM_LARGEST_DEFAULT_MAX_NUM_SEQS)
+        return batches_for(int(seqs), self.batch_size)
 
     @model_validator(mode="after")
     def _engine_kwargs_not_ours(self) -> VLLMCaptionerConfig:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from captioners.base import CaptionerCore, Generation
-from captioners.config import PromptSpec, VLLMCaptionerConfig
+from captioners.config import PromptSpec, VLLMCaptionerConfig, batches_for
 from captioners.vllm_backend import PromptCache, engine_kwargs, generation_of, load_processor
 from paraimage.batches import Batch
 
@@ -52,17 +52,30 @@ class AsyncVLLMCaptioner(CaptionerCore):
         self.prompt_for = PromptCache(processor)
         self.main_params = config.sampling_params()
         self.main_retry_params = config.sampling_params(retry=True)
+        from vllm.usage.usage_lib import UsageContext
+
         args = vllm.AsyncEngineArgs(model=model_path, **engine_kwargs(config))
-        self.engine = vllm.AsyncLLMEngine.from_engine_args(args)
+        # The offline engine's context: vLLM then sizes its scheduler (max_num_seqs,
+        # max_num_batched_tokens) for throughput on this device, as it does for vllm.LLM;
+        # the default engine context keeps a server's small defaults (128 sequences).
+        self.engine = vllm.AsyncLLMEngine.from_engine_args(
+            args, usage_context=UsageContext.LLM_CLASS)
+        # Ray may hand this actor config.batches_in_flight batches; work on as many as
+        # keep this engine's scheduler full, and let the rest wait their turn here.
+        resolved = self.engine.vllm_config.scheduler_config.max_num_seqs
+        self.batch_limit = min(config.batches_in_flight, config.max_concurrent_batches
+                               or batches_for(resolved, config.batch_size))
+        self.batch_slots = asyncio.Semaphore(self.batch_limit)
         # Request ids must be unique within the engine; actors of one run each have one.
         self._request_ids = (f"{uuid.uuid4().hex[:12]}-{n}" for n in itertools.count())
 
     async def __call__(self, batch: Batch) -> Batch:
-        work = self._plan(batch)
-        results = await asyncio.gather(
-            *(self._caption_all(work.todo, work.images, spec) for spec in work.specs)
-        )
-        return self._finish(work, list(results))
+        async with self.batch_slots:
+            work = self._plan(batch)
+            results = await asyncio.gather(
+                *(self._caption_all(work.todo, work.images, spec) for spec in work.specs)
+            )
+            return self._finish(work, list(results))
 
     async def _caption_all(
         self, rows: list[dict[str, Any]], images: list[np.ndarray], spec: PromptSpec | None
