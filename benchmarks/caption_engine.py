@@ -239,6 +239,10 @@ def main() -> int:
     parser.add_argument("--target-words", type=int, default=150)
     parser.add_argument("--sides", default="ours,ray_data_llm,ideal,sync")
     parser.add_argument("--model", help="hub id or path (default: the tiny random LLaVA)")
+    parser.add_argument("--max-num-seqs", type=int,
+                        help="engine_kwargs.max_num_seqs on every side (default: vLLM's)")
+    parser.add_argument("--max-num-batched-tokens", type=int,
+                        help="engine_kwargs.max_num_batched_tokens on every side")
     args = parser.parse_args()
     for key, value in CPU_ENV.items():
         os.environ.setdefault(key, value)
@@ -263,7 +267,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="caption-engine-"))
     model_path = args.model or str(build_tiny_llava(work / "tiny-llava"))
     paths = make_images(work, args.images)
-    engine_kwargs = {"dtype": "float32", "enforce_eager": True, "max_model_len": 2048}
+    engine_kwargs: dict[str, Any] = {"dtype": "float32", "enforce_eager": True,
+                                     "max_model_len": 2048}
+    if args.max_num_seqs:
+        engine_kwargs["max_num_seqs"] = args.max_num_seqs
+    if args.max_num_batched_tokens:
+        engine_kwargs["max_num_batched_tokens"] = args.max_num_batched_tokens
 
     def job_config(engine: str):
         return JobConfig.model_validate({

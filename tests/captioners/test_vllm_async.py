@@ -103,10 +103,10 @@ def test_one_failing_request_in_flight_is_an_error_row_and_the_others_are_kept(
 
 
 def test_batches_in_flight_default_from_the_engine_size() -> None:
-    assert _config(batch_size=64).batches_in_flight == 17  # 1024 sequences / 64 + 1
+    assert _config(batch_size=64).batches_in_flight == 33  # 2 x 1024 sequences / 64 + 1
     assert _config(batch_size=8).batches_in_flight == 64  # at most
     assert _config(num_gpus=1, batch_size=64,
-                   engine_kwargs={"max_num_seqs": 512}).batches_in_flight == 9
+                   engine_kwargs={"max_num_seqs": 512}).batches_in_flight == 17
     assert _config(engine="sync").batches_in_flight == 1
     assert _config(max_concurrent_batches=3).batches_in_flight == 3
 
@@ -116,4 +116,4 @@ def test_the_engine_is_sized_for_throughput_and_the_actor_for_its_engine(engines
     scheduler = asynchronous.engine.vllm_config.scheduler_config
     # vllm.LLM's offline defaults on this CPU (1 worker), not a server's 128 / 2048
     assert (scheduler.max_num_seqs, scheduler.max_num_batched_tokens) == (256, 4096)
-    assert asynchronous.batch_limit == 256 // 16 + 1  # batches of 16 (the default)
+    assert asynchronous.batch_limit == 2 * 256 // 16 + 1  # batches of 16 (the default)
