@@ -32,7 +32,7 @@ import numpy as np
 
 from captioners.base import CaptionerCore, Generation
 from captioners.config import PromptSpec, VLLMCaptionerConfig, batches_for
-from captioners.vllm_backend import PromptCache, engine_kwargs, generation_of, load_processor
+from captioners.vllm_backend import engine_kwargs, generation_of, init_vllm_captioner
 from paraimage.batches import Batch
 
 
@@ -42,14 +42,9 @@ class AsyncVLLMCaptioner(CaptionerCore):
         primary: bool = True, drop_images: bool = True,
     ) -> None:
         super().__init__(config=config, primary=primary, drop_images=drop_images)
-        processor = load_processor(config, model_path)
+        init_vllm_captioner(self, config, model_path, model_name)
         import vllm
 
-        self.model_name = model_name
-        self.prompt_text = config.prompt_text
-        self.params_json = config.sampling_params_json()
-        self.retry_params_json = config.sampling_params_json(retry=True)
-        self.prompt_for = PromptCache(processor)
         self.main_params = config.sampling_params()
         self.main_retry_params = config.sampling_params(retry=True)
         from vllm.usage.usage_lib import UsageContext

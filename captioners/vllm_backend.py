@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from captioners.base import BaseCaptioner, Generation
+from captioners.base import BaseCaptioner, CaptionerCore, Generation
 from captioners.config import PromptSpec, VLLMCaptionerConfig
 
 
@@ -65,6 +65,20 @@ def engine_kwargs(config: VLLMCaptionerConfig) -> dict[str, Any]:
             **config.engine_kwargs}
 
 
+def init_vllm_captioner(
+    captioner: CaptionerCore, config: VLLMCaptionerConfig, model_path: str, model_name: str
+) -> Any:
+    """What both vLLM captioners record and hold before their engine: the processor
+    (returned), the stored identity of their captions and the prompt renderings."""
+    processor = load_processor(config, model_path)
+    captioner.model_name = model_name
+    captioner.prompt_text = config.prompt_text
+    captioner.params_json = config.sampling_params_json()
+    captioner.retry_params_json = config.sampling_params_json(retry=True)
+    captioner.prompt_for = PromptCache(processor)
+    return processor
+
+
 class VLLMCaptioner(BaseCaptioner):
     """The synchronous engine (``captioner.engine: sync``): one ``LLM.generate`` per
     batch and spec, each waiting for its slowest caption."""
@@ -74,15 +88,9 @@ class VLLMCaptioner(BaseCaptioner):
         primary: bool = True, drop_images: bool = True,
     ) -> None:
         super().__init__(config=config, primary=primary, drop_images=drop_images)
-        processor = load_processor(config, model_path)
+        self.processor = init_vllm_captioner(self, config, model_path, model_name)
         import vllm
 
-        self.model_name = model_name
-        self.prompt_text = config.prompt_text
-        self.params_json = config.sampling_params_json()
-        self.retry_params_json = config.sampling_params_json(retry=True)
-        self.processor = processor
-        self.prompt_for = PromptCache(processor)
         self.prompt = self.prompt_for(self.prompt_text)
         self.llm = vllm.LLM(model=model_path, **engine_kwargs(config))
         self.sampling = vllm.SamplingParams(**config.sampling_params())

@@ -300,7 +300,7 @@ class ProgressView:
             average = self.rows / elapsed
             if self.totals is None:
                 return (f"[paraimage] progress: preparing (source, model, shard plan), "
-                        f"{_duration(elapsed)} in")
+                        f"{format_duration(elapsed)} in")
             totals = self.totals
             status = Counter(totals.by_status) + self.status
             done_rows = sum(status.values())
@@ -309,12 +309,12 @@ class ProgressView:
             if left <= 0:
                 eta = "all rows written"
             else:
-                eta = f"ETA {_duration(left / rate)}" if rate else "ETA -"
+                eta = f"ETA {format_duration(left / rate)}" if rate else "ETA -"
             counts = ", ".join(f"{status.get(s, 0)} {s}" for s in ("kept", "rejected", "error"))
             return (f"[paraimage] progress: {totals.complete_shards + self.shards}/"
                     f"{totals.planned_shards} shards, {done_rows}/{totals.planned_rows} rows "
                     f"({counts}), {rate_now:.2f} images/s now, {average:.2f} average, {eta}, "
-                    f"{_duration(elapsed)} in")
+                    f"{format_duration(elapsed)} in")
 
     def _changed(self) -> bool:
         """Off a terminal, a line when shards were written since the last one, and one
@@ -398,7 +398,8 @@ def job_console(run_dir: Path, verbose: bool = False,
             view.stop()
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``2 h 07 min``: the console's and ``paraimage status``'s."""
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+from paraimage.console import format_duration
 from paraimage.runview.status import ESTIMATE_NAME, STATE_RUNNING, RunStatus
 
 BAR_WIDTH = 30
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
+    return "?" if seconds is None else format_duration(seconds)
 
 
 def _rate(value: float | None) -> str:
