@@ -23,6 +23,7 @@ from curation.base import BaseSource, ShardSpec
 from curation.local_server import LocalImageServer
 from curation.sample_photos import PHOTOS
 from curation.url_text import UrlTextSource, UrlTextSourceConfig
+from paraimage.atomic import atomic_path
 
 DEMO_CONTACT = "https://example.org/paraimage-demo"
 
@@ -52,9 +53,8 @@ def _write_photos(folder: Path) -> list[str]:
             width, height = image.size
             image = image.crop((width // 10, height // 10, width - width // 10,
                                 height - height // 10))
-            tmp = path.with_suffix(".tmp")
-            image.save(tmp, format="JPEG", quality=92)
-            tmp.replace(path)
+            with atomic_path(path) as tmp:
+                image.save(tmp, format="JPEG", quality=92)
         names.append(path.name)
     return names
 
@@ -101,9 +101,8 @@ class DemoLaionSource(BaseSource):
         config is merely checked. The metadata is rewritten each time (the same bytes
         for the same port): its URLs carry the configured port."""
         photos = _write_photos(self.served)
-        tmp = self.metadata.with_suffix(".tmp")
-        pq.write_table(demo_metadata(self.base_url, photos, self.served), tmp)
-        tmp.replace(self.metadata)
+        with atomic_path(self.metadata) as tmp:
+            pq.write_table(demo_metadata(self.base_url, photos, self.served), tmp)
 
     def _laion(self) -> UrlTextSource:
         return UrlTextSource(UrlTextSourceConfig(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.url_download import read_stats
+from paraimage.atomic import atomic_write
 
 
 def summarize_downloads(run_root: Path) -> dict[str, Any]:
@@ -45,9 +46,7 @@ def write_download_summary(run_root: Path) -> str | None:
     if not summary:
         return None
     path = run_root / "downloads" / "summary.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True))
-    tmp.replace(path)
+    atomic_write(path, json.dumps(summary, indent=2, sort_keys=True))
     parts = []
     for name, s in summary.items():
         top = ", ".join(f"{k!r} {v}" for k, v in list(s["errors"].items())[:3])

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from curation.base import BaseSource, ShardSpec
 from curation.edge_cases import edge_case_files
 from curation.folder import FolderSource, FolderSourceConfig
+from paraimage.atomic import atomic_path
 
 
 def _skimage(name: str) -> Callable[[], np.ndarray]:
@@ -65,9 +66,8 @@ def write_sample_photos(folder: Path, include_edge_cases: bool) -> list[Path]:
     for name, load in PHOTOS.items():
         path = folder / f"{name}.jpg"
         if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            Image.fromarray(load()).save(tmp, format="JPEG", quality=95)
-            tmp.replace(path)
+            with atomic_path(path) as tmp:
+                Image.fromarray(load()).save(tmp, format="JPEG", quality=95)
         written.append(path)
     if include_edge_cases:
         files = {

@@ -26,6 +26,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
+from paraimage.atomic import atomic_path
+
 MetadataFormat = Literal["parquet", "csv", "tsv", "jsonl"]
 
 # Our fields, in normalised-file column order, with their Arrow types.
@@ -175,9 +177,8 @@ def _cast(column: pa.ChunkedArray, target: pa.DataType, name: str, path: str) ->
 def write_normalised(table: pa.Table, destination: Path, rows_per_shard: int) -> int:
     """Write atomically, one row group per shard; returns the number of shards."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(destination.name + ".tmp")
-    pq.write_table(table, tmp, row_group_size=rows_per_shard, compression="zstd")
-    tmp.replace(destination)
+    with atomic_path(destination) as tmp:
+        pq.write_table(table, tmp, row_group_size=rows_per_shard, compression="zstd")
     return max(1, math.ceil(table.num_rows / rows_per_shard)) if table.num_rows else 0
 
 

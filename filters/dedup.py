@@ -27,6 +27,7 @@ from PIL import Image
 from pydantic import Field
 
 from filters.base import BaseImageFilter, FilterConfig
+from paraimage.atomic import atomic_path
 
 KIND_EXACT = "exact"
 KIND_NEAR = "near"
@@ -195,7 +196,6 @@ def write_dedup(run_dir: Path, max_hamming: int, statuses: Sequence[str] = ("kep
     table = dedup_run(paths, max_hamming, statuses)
     out = run_dir / "dedup" / "duplicates.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(out)  # atomic, like the manifests
+    with atomic_path(out) as tmp:  # like the manifests
+        pq.write_table(table, tmp)
     return out

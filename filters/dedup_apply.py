@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from filters.dedup import DEDUP_REASONS, write_dedup
+from paraimage.atomic import atomic_path
 from paraimage.manifest import MANIFEST_SCHEMA, STATUS_KEPT, STATUS_REJECTED
 
 
@@ -82,8 +83,7 @@ def apply_dedup(run_dir: Path, max_hamming: int, reject: bool = True) -> DedupOu
                 row.update(verdict)
                 changed = True
         if changed:
-            tmp = path.with_name(f"{path.name}.tmp")
-            pq.write_table(pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA), tmp,
-                           compression="zstd")
-            tmp.replace(path)
+            with atomic_path(path) as tmp:
+                pq.write_table(pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA), tmp,
+                               compression="zstd")
     return DedupOutcome(duplicates.num_rows, newly_rejected, rejects=True)

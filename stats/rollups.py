@@ -53,6 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from paraimage.atomic import TMP_SUFFIX, atomic_path
 from stats.definitions import COUNT_FIELDS, LENGTH_BUCKETS, SIDE_PREFIX
 from stats.views import (
     STATS_DIR,
@@ -94,7 +95,6 @@ ROLLUP_SCHEMA = pa.schema([
     pa.field("value", pa.int64()),
 ])
 _GROUP_COLUMNS = ("source", "caption_model")
-_TMP_SUFFIX = ".tmp"
 _TMP_MAX_AGE_S = 3600
 
 
@@ -319,9 +319,8 @@ def _split_by_file(rows: pa.Table) -> dict[str, pa.Table]:
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(path.name + _TMP_SUFFIX)
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def _remove_stale(out_dir: Path, fresh: dict[str, str]) -> int:
@@ -329,9 +328,9 @@ def _remove_stale(out_dir: Path, fresh: dict[str, str]) -> int:
     leftovers of interrupted writes (old ones only: another process may be writing)."""
     removed = 0
     for path in out_dir.iterdir():
-        if path.name.startswith(RUN_ROLLUP_PREFIX) and not path.name.endswith(_TMP_SUFFIX):
+        if path.name.startswith(RUN_ROLLUP_PREFIX) and not path.name.endswith(TMP_SUFFIX):
             continue  # _run_rollup keeps the fresh one and removes the others
-        if path.name.endswith(_TMP_SUFFIX):
+        if path.name.endswith(TMP_SUFFIX):
             stale = time.time() - path.stat().st_mtime > _TMP_MAX_AGE_S
         else:
             stale = fresh.get(_stem_of(path)) != path.name

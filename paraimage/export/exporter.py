@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 from tqdm import tqdm
 
+from paraimage.atomic import atomic_write
 from paraimage.export.card import copy_plots, render_card
 from paraimage.export.images import ImageRead, ImageReader, image_extension
 from paraimage.export.mixing import CaptionMix, MixTally, is_caption_variant, variant_texts
@@ -32,7 +33,6 @@ from paraimage.export.samples import ExportSample, build_sample
 from paraimage.export.selection import Selection, SelectionPlan, ShardPlan
 from paraimage.export.webdataset_writer import WebDatasetShardWriter
 from paraimage.manifest import STATUS_KEPT
-from paraimage.rundir import atomic_write_text
 
 SKIP_IMAGE_MISSING = "image_missing"
 SKIP_IMAGE_CHANGED = "image_changed"
@@ -266,7 +266,7 @@ class Exporter:
         card = render_card(self.run, self.options, report, run_counts,
                            dict(sorted(models.items(), key=lambda item: (-item[1], item[0]))),
                            self.selection.caption_variants())
-        atomic_write_text(self.out.card_path, card)
+        atomic_write(self.out.card_path, card)
         return ExportSummary(
             out=self.out.root, run_id=self.run.run_id, selected=plan.n_rows, exported=exported,
             shards=len(plan.shards), shards_written=written, skipped=dict(skipped), mix=mix,

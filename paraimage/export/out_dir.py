@@ -7,9 +7,9 @@
     OUT/_export/shards/<shard>.json  per-shard counts (samples, skips, caption mix)
     OUT/_export/report.json          counts and achieved mix of the whole export
 
-A shard is written to ``<name>.tmp``, flushed to disk, its counts are written, then it
-is renamed: a shard under its final name with its counts file is complete, and a rerun
-skips it.
+A shard is written to ``<name>.tmp``, its counts are written, then it is flushed to disk
+and renamed (``paraimage.atomic``): a shard under its final name with its counts file
+is complete, and a rerun skips it.
 A rerun must ask for the same export of the same rows: ``options.json`` is compared
 first, and a mismatch is refused (mixing shards of two exports would break the
 "same options, same bytes" promise silently).
@@ -18,15 +18,14 @@ first, and a mismatch is refused (mixing shards of two exports would break the
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from paraimage.atomic import TMP_SUFFIX, atomic_write, commit, temp_path
 from paraimage.export.options import ExportError
 from paraimage.export.selection import ShardPlan
-from paraimage.rundir import TMP_SUFFIX, atomic_write_text
 
 STATE_DIR = "_export"
 CARD_NAME = "README.md"
@@ -71,7 +70,7 @@ class ExportDir:
             raise ExportError(f"--out {self.root} is not empty and holds no export")
         self.shard_stats.mkdir(parents=True, exist_ok=True)
         if not resuming:
-            atomic_write_text(self.options_path, _dump(header))
+            atomic_write(self.options_path, _dump(header))
         for folder in (self.root, self.shard_stats):
             for leftover in folder.glob(f"*{TMP_SUFFIX}"):
                 leftover.unlink()  # a killed writer's partial file; its shard is redone
@@ -96,12 +95,12 @@ class ExportDir:
         self, shard: ShardPlan, write: Callable[[Path], dict[str, Any]]
     ) -> dict[str, Any]:
         """``write(tmp_path)`` fills the shard and returns its counts; the shard is then
-        sealed (fsync, counts, rename) on a thread of its own while the caller writes
+        sealed (counts, fsync, rename) on a thread of its own while the caller writes
         the next one: the disk flushes one shard while the CPU builds the next. The
         rename still comes after the fsync, so a shard under its final name is whole
         even after a crash of the machine; ``wait_sealed`` waits for them all."""
         final = self.shard_path(shard)
-        tmp = final.with_name(f"{final.name}{TMP_SUFFIX}")
+        tmp = temp_path(final)
         stats = write(tmp)
         stats["bytes"] = tmp.stat().st_size
         if self._sealer is None:
@@ -110,10 +109,8 @@ class ExportDir:
         return stats
 
     def _seal(self, tmp: Path, final: Path, shard: ShardPlan, stats: dict[str, Any]) -> None:
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        atomic_write_text(self.stats_path(shard), _dump(stats))
-        os.replace(tmp, final)
+        atomic_write(self.stats_path(shard), _dump(stats))
+        commit(tmp, final)  # fsync, then the rename
 
     def wait_sealed(self) -> None:
         """Wait until every written shard is sealed; re-raises a sealing error."""
@@ -125,7 +122,7 @@ class ExportDir:
             self._sealer = None
 
     def write_report(self, report: dict[str, Any]) -> None:
-        atomic_write_text(self.report_path, _dump(report))
+        atomic_write(self.report_path, _dump(report))
 
 
 def _differences(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
