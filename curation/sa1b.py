@@ -13,10 +13,10 @@ of the official links file) are first copied whole into ``cache_dir`` during
   counting means reading the tar's headers;
 * the review tool and exports reopen an image later by its ``image_ref``, which names a
   member of a local tar.
-The copy is streamed into ``<name>.part``, fsynced and renamed, so ``cache_dir`` only
-ever holds complete tars and a rerun fetches nothing twice. Tars are never unpacked to
-disk. On a cluster ``cache_dir`` must be storage every worker sees, like the tars the
-image_refs of any other source point at.
+The copy is streamed into ``<name>.tmp`` and committed by ``paraimage.atomic`` (fsync,
+rename), so ``cache_dir`` only ever holds complete tars and a rerun fetches nothing
+twice. Tars are never unpacked to disk. On a cluster ``cache_dir`` must be storage
+every worker sees, like the tars the image_refs of any other source point at.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import csv
 import glob
 import io
 import json
-import os
 import tarfile
 import time
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from typing import IO, Any, Literal
 from urllib.parse import urlparse
 
 import fsspec
+import tenacity
 from fsspec.utils import get_protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -43,6 +43,7 @@ from curation.base import BaseSource, ShardSpec, error_record, is_remote, new_re
 from curation.image_ref import tar_ref
 from curation.probe import IMAGE_BYTES
 from curation.tar_samples import count_samples, read_planned_samples
+from paraimage.atomic import atomic_path
 
 ERROR_MISSING_JSON = "sa1b_missing_json"
 ERROR_MISSING_JPG = "sa1b_missing_jpg"
@@ -168,8 +169,7 @@ def read_links_file(location: str, timeout_s: float) -> list[TarEntry]:
 
 
 def _copy_to(url: str, target: Path, timeout_s: float) -> int:
-    part = target.with_name(f"{target.name}.part")  # a killed run's leftover is overwritten
-    try:
+    with atomic_path(target) as part:  # a killed run's leftover is overwritten
         fs, path = fsspec.core.url_to_fs(url, **storage_options(url, timeout_s))
         expected = fs.info(path).get("size")
         written = 0
@@ -177,19 +177,9 @@ def _copy_to(url: str, target: Path, timeout_s: float) -> int:
             while chunk := source.read(COPY_CHUNK_BYTES):
                 sink.write(chunk)
                 written += len(chunk)
-            sink.flush()
-            os.fsync(sink.fileno())
         # a cached tar is trusted forever, so a short copy must never be renamed
         if expected is not None and written != expected:
             raise OSError(f"incomplete copy: {written} of {expected} bytes")
-        os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # makes the rename itself durable
-    finally:
-        os.close(directory)
     return written
 
 
@@ -198,17 +188,15 @@ def fetch_tar(url: str, target: Path, timeout_s: float, retries: int) -> int:
     if target.is_file():
         return 0
     target.parent.mkdir(parents=True, exist_ok=True)
-    attempt = 0
-    while True:
-        try:
-            return _copy_to(url, target, timeout_s)
-        except FileNotFoundError:
-            raise  # a 404 stays a 404: retrying only wastes time
-        except Exception:  # transports raise their own types (aiohttp, botocore, ...)
-            if attempt >= retries:
-                raise
-            time.sleep(min(2**attempt, MAX_BACKOFF_S))
-            attempt += 1
+    retrying = tenacity.Retrying(
+        # transports raise their own types (aiohttp, botocore, ...); a 404 stays a 404:
+        # retrying it only wastes time
+        retry=tenacity.retry_if_not_exception_type(FileNotFoundError),
+        stop=tenacity.stop_after_attempt(retries + 1),
+        wait=tenacity.wait_exponential(max=MAX_BACKOFF_S),
+        reraise=True,
+    )
+    return retrying(_copy_to, url, target, timeout_s)
 
 
 def parse_image_info(data: bytes) -> SA1BImageInfo:
