@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from annotation_tool.contexts import audit_log
-from annotation_tool.errors import ConflictError, LockLostError
+from annotation_tool.errors import ConflictError, InvalidStateError, LockLostError
 from annotation_tool.models import (
     CaptionRating,
     Item,
@@ -25,6 +25,7 @@ from annotation_tool.models import (
     Review,
     Score,
     ScoreRound,
+    Skip,
     Stage,
     User,
     utcnow,
@@ -88,7 +89,9 @@ def eligibility(
         )
         return [or_(Item.describer_id.is_(None), Item.describer_id != user.id), ~already]
     if task is Task.REVISION:
-        return [Item.describer_id == user.id]  # a rejection goes back to its author
+        # A rejection goes back to its author; one they skipped has no author and goes
+        # to another annotator.
+        return [or_(Item.describer_id == user.id, Item.describer_id.is_(None))]
     if task is Task.STUDY:
         mine = exists().where(CaptionRating.item_id == Item.id, CaptionRating.user_id == user.id)
         raters = (
@@ -98,6 +101,23 @@ def eligibility(
         )
         return [~mine, raters < project.assessors_per_item]
     return []
+
+
+def queue_rules(
+    task: Task, user: User, project: Project, takeover_after_s: int = DEFAULT_TAKEOVER_AFTER_S
+) -> list[ColumnElement[bool]]:
+    """The items of ``project`` waiting for ``user`` in ``task``: its stages, who may
+    take them, never an unreadable image, never one this person skipped in its stage."""
+    skipped = exists().where(
+        Skip.item_id == Item.id, Skip.user_id == user.id, Skip.stage == Item.stage
+    )
+    return [
+        Item.project_id == project.id,
+        Item.stage.in_([s.value for s in TASK_STAGES[task]]),
+        Item.image_problem.is_(None),
+        ~skipped,
+        *eligibility(task, user, project, takeover_after_s),
+    ]
 
 
 def _set_loaded(item: Item, **values: Any) -> None:
@@ -149,12 +169,7 @@ def claim_next(
     is empty. An item they already hold (a reloaded page) comes back first, then a
     description they started."""
     now = utcnow()
-    stages = [s.value for s in TASK_STAGES[task]]
-    rules = [
-        Item.project_id == project.id,
-        Item.stage.in_(stages),
-        *eligibility(task, user, project, takeover_after_s),
-    ]
+    rules = queue_rules(task, user, project, takeover_after_s)
     excluded = [int(i) for i in exclude]
     rules_now = [*rules, Item.id.not_in(excluded)] if excluded else rules
     # Look the held item up by the lock index first: filtering the whole stage for the
@@ -192,7 +207,14 @@ def claim_next(
 
 def require_lock(db: Session, user: User, item: Item, ttl_s: int) -> None:
     """Writes need the lock. An expired lock nobody else took is taken back, so work
-    survives a sleeping laptop or an expired session."""
+    survives a sleeping laptop or an expired session. An image reported and confirmed
+    unreadable takes no more work."""
+    if item.image_problem is not None:
+        raise InvalidStateError(
+            f"This image cannot be read ({item.image_problem}); it was reported and can be "
+            "neither scored nor described.",
+            image_problem=item.image_problem,
+        )
     expires = _try_lock(db, item.id, user, ttl_s)
     if expires is None:
         raise LockLostError("Someone else is working on this item now.", item_id=item.id)

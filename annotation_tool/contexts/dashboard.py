@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from annotation_tool.contexts.agreement import krippendorff_alpha_interval, weighted_kappa
 from annotation_tool.contexts.projects import stage_counts
+from annotation_tool.contexts.skips import skip_counts, unreadable_items
 from annotation_tool.guidelines import DESCRIPTION_RULES
 from annotation_tool.models import AuditLog, Decision, Item, Review, Score, ScoreRound, Stage, User
 
@@ -96,28 +97,21 @@ def rejections_per_rule(db: Session, project_id: int) -> dict[str, Any]:
     }
 
 
-def agreement(db: Session, project_id: int) -> dict[str, Any]:
-    latest: dict[int, dict[int, int]] = defaultdict(dict)
-    rows = db.execute(
-        select(Score.item_id, Score.round, Score.score)
-        .join(Item, Item.id == Score.item_id)
-        .where(Item.project_id == project_id)
-        .order_by(Score.id)
-    )
-    for item_id, round_, score in rows:
-        latest[item_id][round_] = score  # the last score of a round counts
+PAIRS = {
+    "annotator_vs_inspector1": (ScoreRound.ANNOTATOR, ScoreRound.INSPECTION_1),
+    "annotator_vs_inspector2": (ScoreRound.ANNOTATOR, ScoreRound.INSPECTION_2),
+    "inspector1_vs_inspector2": (ScoreRound.INSPECTION_1, ScoreRound.INSPECTION_2),
+}
+INSPECTIONS = (ScoreRound.INSPECTION_1, ScoreRound.INSPECTION_2)
 
-    def pairs(r1: int, r2: int) -> tuple[list[int], list[int]]:
-        both = [s for s in latest.values() if r1 in s and r2 in s]
-        return [s[r1] for s in both], [s[r2] for s in both]
 
+def _agreement_of(latest: list[dict[int, int]]) -> dict[str, Any]:
+    """Pairwise kappa and exact agreement, and alpha over the three selection rounds,
+    of items given as {round: score}."""
     out: dict[str, Any] = {}
-    for name, (r1, r2) in {
-        "annotator_vs_inspector1": (ScoreRound.ANNOTATOR, ScoreRound.INSPECTION_1),
-        "annotator_vs_inspector2": (ScoreRound.ANNOTATOR, ScoreRound.INSPECTION_2),
-        "inspector1_vs_inspector2": (ScoreRound.INSPECTION_1, ScoreRound.INSPECTION_2),
-    }.items():
-        a, b = pairs(r1, r2)
+    for name, (r1, r2) in PAIRS.items():
+        both = [s for s in latest if r1 in s and r2 in s]
+        a, b = [s[r1] for s in both], [s[r2] for s in both]
         kappa = weighted_kappa(a, b)
         out[name] = {
             "n": len(a),
@@ -132,10 +126,40 @@ def agreement(db: Session, project_id: int) -> dict[str, Any]:
             s.get(ScoreRound.INSPECTION_1),
             s.get(ScoreRound.INSPECTION_2),
         ]
-        for s in latest.values()
+        for s in latest
     ]
     alpha = krippendorff_alpha_interval(units)
     out["krippendorff_alpha_interval"] = None if alpha is None else round(alpha, 3)
+    return out
+
+
+def agreement(db: Session, project_id: int) -> dict[str, Any]:
+    """Over every item, then split: ``blind`` keeps the inspections made without
+    seeing earlier scores, ``unblinded`` those made seeing them (and those from before
+    the tool recorded it, when every inspection saw them); each beside the annotator."""
+    latest: dict[int, dict[int, tuple[int, bool]]] = defaultdict(dict)
+    rows = db.execute(
+        select(Score.item_id, Score.round, Score.score, Score.blind)
+        .join(Item, Item.id == Score.item_id)
+        .where(Item.project_id == project_id)
+        .order_by(Score.id)
+    )
+    for item_id, round_, score, blind in rows:
+        latest[item_id][round_] = (score, bool(blind))  # the last score of a round counts
+
+    def subset(blind: bool | None) -> list[dict[int, int]]:
+        return [
+            {
+                r: score
+                for r, (score, was_blind) in rounds.items()
+                if blind is None or r not in INSPECTIONS or was_blind == blind
+            }
+            for rounds in latest.values()
+        ]
+
+    out = _agreement_of(subset(None))
+    out["blind"] = _agreement_of(subset(True))
+    out["unblinded"] = _agreement_of(subset(False))
     out["settled_by_admin"] = sum(1 for s in latest.values() if ScoreRound.SETTLEMENT in s)
     return out
 
@@ -146,4 +170,6 @@ def dashboard(db: Session, project_id: int) -> dict[str, Any]:
         "throughput": throughput(db, project_id),
         "rejections": rejections_per_rule(db, project_id),
         "agreement": agreement(db, project_id),
+        "skips": skip_counts(db, project_id),
+        "unreadable": unreadable_items(db, project_id),
     }

@@ -109,7 +109,7 @@ def _write_version(
 
 def _check_editable(item: Item, user: User) -> None:
     if item.stage == Stage.REVISION:
-        if item.describer_id != user.id:
+        if item.describer_id not in (None, user.id):  # None: its author skipped it
             raise InvalidStateError("Only the original annotator revises a rejected description.")
     elif item.stage != Stage.DESCRIPTION:
         raise InvalidStateError("This description is not open for editing.", stage=item.stage)

@@ -19,14 +19,42 @@ THUMBNAIL_EDGE = 384
 _MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
-UNAVAILABLE = "The image of this item cannot be read; the server log says why."
 log = logging.getLogger(__name__)
 
 
+def why_unreadable(exc: Exception) -> str:
+    """What an annotator may be told about an unreadable image: the kind of problem,
+    never the server path that the exception's text names."""
+    text = str(exc)
+    if isinstance(exc, ImageRefError):
+        if "outside the allowed roots" in text:
+            return "the file lies outside the image folders"
+        if "points at nothing" in text:
+            return "the file is missing"
+        return "the image reference is malformed"
+    if isinstance(exc, UnidentifiedImageError):
+        return "the file is not an image"
+    return "the image data is damaged or cut short"
+
+
 def _unavailable(image_ref: str, exc: Exception) -> ImageUnavailableError:
-    # The reason names server paths: it goes to the log, not to the browser.
+    # The full reason names server paths: it goes to the log, the browser gets its kind.
     log.warning("image %r unavailable: %s", image_ref, exc)
-    return ImageUnavailableError(UNAVAILABLE)
+    why = why_unreadable(exc)
+    return ImageUnavailableError(f"The image of this item cannot be read: {why}.", reason=why)
+
+
+def problem(image_ref: str, roots: tuple[Path, ...]) -> str | None:
+    """Why the image cannot be shown (fully decoded, so a cut-short JPEG counts), or
+    None when it reads: the check behind a report of an unreadable image."""
+    try:
+        data = open_image_ref(image_ref, roots=list(roots))
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+    except (ImageRefError, UnidentifiedImageError, OSError) as exc:
+        log.warning("image %r reported unreadable: %s", image_ref, exc)
+        return why_unreadable(exc)
+    return None
 
 
 def read_original(image_ref: str, roots: tuple[Path, ...]) -> tuple[bytes, str]:

@@ -19,6 +19,7 @@ def create_project(
     description: str = "",
     use_drafts: bool = True,
     assessors_per_item: int = 3,
+    blind_inspection: bool = True,
 ) -> Project:
     name = name.strip()
     if not name:
@@ -36,6 +37,7 @@ def create_project(
         description=description,
         use_drafts=use_drafts,
         assessors_per_item=assessors_per_item,
+        blind_inspection=blind_inspection,
         created_by=actor.id if actor else None,
     )
     audit_log.record(db, actor, "project.create", project_id=project.id, name=name, kind=kind)

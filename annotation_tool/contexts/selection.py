@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from annotation_tool.contexts import audit_log
 from annotation_tool.contexts.claims import release, require_lock, transition
 from annotation_tool.errors import InvalidStateError
-from annotation_tool.models import Item, Score, ScoreRound, Stage, User
+from annotation_tool.models import Item, Project, Score, ScoreRound, Stage, User
 from annotation_tool.validators import ScoreValidator
 
 SELECTED_SCORE = 5  # only images scored 5 are described (paper §3.2.2)
@@ -85,7 +85,16 @@ def inspect_score(
     round_ = (
         ScoreRound.INSPECTION_1 if item.stage == Stage.INSPECTION_1 else ScoreRound.INSPECTION_2
     )
-    Score.create(db, item_id=item.id, user_id=user.id, round=round_, score=score, comment=comment)
+    blind = Project.get_or_raise(db, item.project_id).blind_inspection
+    Score.create(
+        db,
+        item_id=item.id,
+        user_id=user.id,
+        round=round_,
+        score=score,
+        comment=comment,
+        blind=blind,
+    )
     annotator_score = scores[ScoreRound.ANNOTATOR].score
     audit_log.record(
         db,
@@ -95,6 +104,7 @@ def inspect_score(
         round=int(round_),
         score=score,
         confirmed=score == annotator_score,
+        blind=blind,
     )
     if round_ == ScoreRound.INSPECTION_1:
         transition(db, item, Stage.INSPECTION_1, stage=Stage.INSPECTION_2)

@@ -7,6 +7,7 @@ from annotation_tool.models.item import Item, Stage
 from annotation_tool.models.project import Project, ProjectKind
 from annotation_tool.models.review import Decision, Review
 from annotation_tool.models.score import Score, ScoreRound
+from annotation_tool.models.skip import Skip, SkipReason
 from annotation_tool.models.study import CaptionRating, StudyCaption
 from annotation_tool.models.user import Role, User, UserSession
 
@@ -23,6 +24,8 @@ __all__ = [
     "Role",
     "Score",
     "ScoreRound",
+    "Skip",
+    "SkipReason",
     "Stage",
     "StudyCaption",
     "User",

@@ -56,6 +56,10 @@ class Item(CRUDMixin, Base):
     # Bumped by each audit cycle (submission), so reviews of an old text never count.
     audit_cycle: Mapped[int] = mapped_column(Integer, default=0)
 
+    # Set when a report of an unreadable image is confirmed by the server: the item
+    # leaves every queue and can be neither scored nor described.
+    image_problem: Mapped[str | None] = mapped_column(Text, nullable=True)
+
     lock_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -28,6 +28,8 @@ class Project(CRUDMixin, Base):
     # Offer the manifest's VLM caption as an editable first draft of descriptions.
     use_drafts: Mapped[bool] = mapped_column(Boolean, default=True)
     assessors_per_item: Mapped[int] = mapped_column(Integer, default=3)
+    # Inspectors score without seeing earlier scores or who gave them.
+    blind_inspection: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import IntEnum
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from annotation_tool.models.base import Base, CRUDMixin, utcnow
@@ -30,4 +30,7 @@ class Score(CRUDMixin, Base):
     score: Mapped[int] = mapped_column(Integer)
     checklist: Mapped[list[str]] = mapped_column(JSON, default=list)
     comment: Mapped[str] = mapped_column(Text, default="")
+    # Inspections only: whether the inspector scored without seeing earlier scores, so
+    # agreement can be reported blind and unblinded (None: before that was recorded).
+    blind: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -136,8 +136,12 @@ def make_item(
     return item
 
 
-def add_score(db: Session, item: Item, user: User, round_: int, score: int) -> Score:
-    score_row = Score.create(db, item_id=item.id, user_id=user.id, round=round_, score=score)
+def add_score(
+    db: Session, item: Item, user: User, round_: int, score: int, blind: bool | None = None
+) -> Score:
+    score_row = Score.create(
+        db, item_id=item.id, user_id=user.id, round=round_, score=score, blind=blind
+    )
     db.commit()
     return score_row
 

@@ -47,7 +47,7 @@ def test_migrations_render_for_postgresql():
     config.output_buffer = buffer
     command.upgrade(config, "head", sql=True)
     ddl = buffer.getvalue()
-    assert ddl.count("CREATE TABLE") == 11  # ten tables and alembic_version
+    assert ddl.count("CREATE TABLE") == 12  # eleven tables and alembic_version
     assert "CREATE INDEX ix_items_lock_user ON items (lock_user_id)" in ddl
 
 
@@ -75,3 +75,20 @@ def test_started_descriptions_get_their_author(tmp_path):
     upgrade(sqlite_url(path))
     rows = sqlite3.connect(path).execute("SELECT id, describer_id FROM items ORDER BY id")
     assert rows.fetchall() == [(1, 7), (2, None)]
+
+
+def test_existing_projects_inspect_blind_after_0003(tmp_path):
+    """0003: blind inspection is the default for projects made before it existed."""
+    path = tmp_path / "m.db"
+    upgrade(sqlite_url(path), "0002")
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO projects (id, name, kind, description, use_drafts, assessors_per_item,"
+        " created_at) VALUES (1, 'p', 'paraimage_small', '', 1, 3, '2026-01-01')"
+    )
+    conn.commit()
+    conn.close()
+    upgrade(sqlite_url(path))
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT blind_inspection FROM projects").fetchall() == [(1,)]
+    assert conn.execute("SELECT count(*) FROM skips").fetchone() == (0,)

@@ -12,27 +12,74 @@ from annotation_tool.api.schemas.items import (
     CaptionView,
     ClaimCreate,
     DescriptionView,
+    DiffPiece,
     ItemOut,
     LockOut,
+    ProgressOut,
     ReviewView,
+    RevisionView,
     ScoreView,
 )
-from annotation_tool.contexts import claims, descriptions, history, images, study
+from annotation_tool.contexts import (
+    claims,
+    descriptions,
+    history,
+    images,
+    progress,
+    revisions,
+    study,
+)
 from annotation_tool.contexts.audits import reviews
 from annotation_tool.contexts.claims import STAGE_TASK, Task
 from annotation_tool.contexts.history import TextAccess
 from annotation_tool.contexts.selection import latest_scores
-from annotation_tool.models import Item, Project, Stage, User
+from annotation_tool.models import Item, Project, Review, Stage, User
 
 router = APIRouter(tags=["items"])
 
 IMAGE_CACHE = "private, max-age=3600"  # images behind a login: browser cache only
 
 
+AUDIT_STAGES = (Stage.AUDIT_1, Stage.AUDIT_2)
+
+
+def visibility(db: Session, item: Item, user: User) -> history.ItemVisibility:
+    project = db.get(Project, item.project_id)
+    blind = project.blind_inspection if project is not None else True
+    return ItemPolicy.visibility(item, user, blind_inspection=blind)
+
+
+def _review_view(db: Session, r: Review, names: bool) -> ReviewView:
+    return ReviewView(
+        round=r.round,
+        audit_cycle=r.audit_cycle,
+        decision=r.decision,
+        rules=r.rules,
+        comment=r.comment,
+        reviewer=_name(db, r.reviewer_id) if names else None,
+    )
+
+
+def _revision_view(db: Session, item: Item, view: history.ItemVisibility) -> RevisionView | None:
+    """For the auditor of a resubmitted text: the rejection and the diff."""
+    if item.stage not in AUDIT_STAGES or view.text is TextAccess.NONE:
+        return None
+    revision = revisions.revision_of(db, item)
+    if revision is None:
+        return None
+    return RevisionView(
+        audit_cycle=revision.audit_cycle,
+        previous_version=revision.previous.version,
+        version=revision.current.version,
+        rejections=[_review_view(db, r, view.names) for r in revision.rejections],
+        diff=[DiffPiece(op=op, text=text) for op, text in revision.diff],  # type: ignore[arg-type]
+    )
+
+
 def item_view(db: Session, item: Item, user: User) -> ItemOut:
     """What ``user`` may see of ``item`` (``ItemPolicy.visibility``); assessors never
     see a caption's model."""
-    view = ItemPolicy.visibility(item, user)
+    view = visibility(db, item, user)
     scores = [
         ScoreView(
             round=s.round,
@@ -78,20 +125,13 @@ def item_view(db: Session, item: Item, user: User) -> ItemOut:
         draft_model=(
             descriptions.draft_model_used(db, item.id) if view.text is not TextAccess.NONE else None
         ),
-        reviews=[
-            ReviewView(
-                round=r.round,
-                audit_cycle=r.audit_cycle,
-                decision=r.decision,
-                rules=r.rules,
-                comment=r.comment,
-                reviewer=_name(db, r.reviewer_id) if view.names else None,
-            )
-            for r in reviews(db, item.id)
-        ]
+        reviews=[_review_view(db, r, view.names) for r in reviews(db, item.id)]
         if view.reviews
         else [],
         captions=captions,
+        image_problem=item.image_problem,
+        blind=view.blind,
+        revision=_revision_view(db, item, view),
     )
 
 
@@ -116,6 +156,17 @@ async def claim(
         descriptions.take_over(db, user, item)
         descriptions.ensure_draft(db, project, item)
     return item_view(db, item, user)
+
+
+@router.get("/api/projects/{project_id}/progress")
+async def my_progress(
+    project_id: PathId, task: Task, user: CurrentUser, db: Db, settings: AppSettings
+) -> ProgressOut:
+    """The caller's own figures for one task: done today, left, pace."""
+    authorize(user, ItemPolicy.work(task))
+    project = Project.get_or_raise(db, project_id)
+    result = progress.my_progress(db, user, project, task, settings.takeover_after_s)
+    return ProgressOut(**result.__dict__)
 
 
 @router.get("/api/items/{item_id}")
@@ -161,4 +212,4 @@ def get_thumbnail(item_id: PathId, user: CurrentUser, db: Db, settings: AppSetti
 def get_history(item_id: PathId, user: CurrentUser, db: Db) -> dict[str, Any]:
     item = Item.get_or_raise(db, item_id)
     authorize_read(user, ItemPolicy.history(item), item, item.id)
-    return history.item_history(db, item, ItemPolicy.visibility(item, user))
+    return history.item_history(db, item, visibility(db, item, user))

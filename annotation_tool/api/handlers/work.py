@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from annotation_tool.api.deps import AppSettings, CurrentUser, Db
-from annotation_tool.api.policies import ItemPolicy, authorize
+from annotation_tool.api.deps import AppSettings, CurrentUser, Db, commits_in_thread
+from annotation_tool.api.policies import ItemPolicy, authorize, authorize_read
 from annotation_tool.api.schemas.common import PathId
 from annotation_tool.api.schemas.items import (
     DescriptionSave,
@@ -17,12 +17,15 @@ from annotation_tool.api.schemas.items import (
     ReviewOut,
     ScoreCreate,
     SettlementCreate,
+    SkipCreate,
+    SkipOut,
     StageOut,
     Violation,
 )
-from annotation_tool.contexts import audits, descriptions, selection, study
-from annotation_tool.contexts.claims import Task
-from annotation_tool.models import Decision, Item, Project, Stage
+from annotation_tool.contexts import audits, descriptions, selection, skips, study
+from annotation_tool.contexts.claims import STAGE_TASK, Task
+from annotation_tool.errors import InvalidStateError
+from annotation_tool.models import Decision, Item, Project, SkipReason, Stage
 from annotation_tool.validators import check_description
 
 router = APIRouter(prefix="/api/items/{item_id}", tags=["work"])
@@ -120,3 +123,29 @@ async def create_ratings(
     ratings = [study.RatingInput(**r.model_dump()) for r in body.ratings]
     study.rate(db, user, project, item, ratings, settings.lock_ttl_s)
     return _stage(item)
+
+
+# In a worker thread: a report of an unreadable image decodes the image to check it.
+@router.post("/skips", status_code=201)
+@commits_in_thread
+def skip_item(
+    item_id: PathId, body: SkipCreate, user: CurrentUser, db: Db, settings: AppSettings
+) -> SkipOut:
+    item = Item.get_or_raise(db, item_id)
+    authorize_read(user, ItemPolicy.read(item), item, item.id)
+    task = STAGE_TASK.get(Stage(item.stage))
+    if task is None:
+        raise InvalidStateError("This item cannot be skipped now.", stage=item.stage)
+    authorize(user, ItemPolicy.work(task))
+    outcome = skips.skip(
+        db,
+        user,
+        item,
+        SkipReason(body.reason),
+        body.comment,
+        settings.image_roots,
+        settings.lock_ttl_s,
+    )
+    return SkipOut(
+        id=item.id, reason=outcome.reason, image_problem=outcome.image_problem, stage=item.stage
+    )

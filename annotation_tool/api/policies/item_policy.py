@@ -9,7 +9,9 @@ from __future__ import annotations
 from annotation_tool.api.policies.commons import Rule, has_role
 from annotation_tool.contexts.claims import Task
 from annotation_tool.contexts.history import ItemVisibility, TextAccess
-from annotation_tool.models import Item, Role, User
+from annotation_tool.models import Item, Role, Stage, User
+
+INSPECTION_STAGES = (Stage.INSPECTION_1, Stage.INSPECTION_2)
 
 TASK_ROLES: dict[Task, tuple[Role, ...]] = {
     Task.SELECTION: (Role.ANNOTATOR,),
@@ -56,16 +58,22 @@ class ItemPolicy:
         return rule
 
     @classmethod
-    def visibility(cls, item: Item, actor: User) -> ItemVisibility:
+    def visibility(cls, item: Item, actor: User, blind_inspection: bool = True) -> ItemVisibility:
         """What ``actor``, once allowed to read ``item``, sees of it: the item view and
         the history apply the same answer. Admins see everything. Reviewers see every
-        score and submitted texts only, never an autosave. Annotators see their own
+        score and submitted texts only, never an autosave; while the item waits for
+        inspection in a project with ``blind_inspection``, only their own score (no
+        earlier score, no name), so each inspector judges alone. Annotators see their own
         scores, and the texts and audit comments of descriptions they write (or, while
         nobody has started one, the VLM draft of the item they hold); never names of
         others, nor the log."""
         if actor.role == Role.ADMIN:
             return ItemVisibility(actor.id, True, True, TextAccess.ALL, True, True)
         if actor.role == Role.REVIEWER:
+            if blind_inspection and item.stage in INSPECTION_STAGES:
+                return ItemVisibility(
+                    actor.id, False, False, TextAccess.SUBMITTED, True, False, blind=True
+                )
             return ItemVisibility(actor.id, True, True, TextAccess.SUBMITTED, True, False)
         writes = item.describer_id == actor.id or (
             item.describer_id is None and item.lock_user_id == actor.id

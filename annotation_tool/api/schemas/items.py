@@ -46,6 +46,21 @@ class CaptionView(BaseModel):
     caption: str
 
 
+class DiffPiece(BaseModel):
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
+class RevisionView(BaseModel):
+    """For an audit of a resubmitted text: what was rejected, and what changed."""
+
+    audit_cycle: int  # this submission's cycle (2 = the first revision)
+    previous_version: int
+    version: int
+    rejections: list[ReviewView]  # of the previous cycle
+    diff: list[DiffPiece]  # from the previous submission to this one
+
+
 class ItemOut(BaseModel):
     id: int
     project_id: int
@@ -65,6 +80,9 @@ class ItemOut(BaseModel):
     draft_model: str | None
     reviews: list[ReviewView]
     captions: list[CaptionView]
+    image_problem: str | None = None
+    blind: bool = False  # an inspection that may not see earlier scores
+    revision: RevisionView | None = None
 
 
 class LockOut(BaseModel):
@@ -130,7 +148,31 @@ class RatingsCreate(BaseModel):
     ratings: list[RatingCreate] = Field(min_length=1, max_length=20)
 
 
+SkipReasonName = Literal["unreadable", "not_a_5", "unsure"]
+
+
+class SkipCreate(BaseModel):
+    reason: SkipReasonName
+    comment: Text = Field(default="", max_length=2000)
+
+
+class SkipOut(BaseModel):
+    id: int
+    reason: str
+    image_problem: str | None  # set when the image was confirmed unreadable
+    stage: str
+
+
 class StageOut(BaseModel):
     id: int
     stage: str
     final_score: int | None
+
+
+class ProgressOut(BaseModel):
+    task: str
+    done_today: int
+    skipped_today: int
+    left: int
+    per_hour: float | None
+    since: datetime

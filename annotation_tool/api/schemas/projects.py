@@ -14,6 +14,7 @@ class ProjectCreate(BaseModel):
     description: Text = Field(default="", max_length=4000)
     use_drafts: bool = True
     assessors_per_item: int = Field(default=3, ge=1, le=20)
+    blind_inspection: bool = True
 
 
 class ProjectOut(BaseModel):
@@ -25,6 +26,7 @@ class ProjectOut(BaseModel):
     description: str
     use_drafts: bool
     assessors_per_item: int
+    blind_inspection: bool
     created_at: datetime
 
 

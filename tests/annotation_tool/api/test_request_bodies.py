@@ -152,6 +152,15 @@ ROUTES: dict[str, tuple[str, str, str, dict[str, list[Any]]]] = {
             "base_version": [0, 1],
         },
     ),
+    "skips": (
+        "POST",
+        "/api/items/{selection}/skips",
+        "annotator",
+        {
+            "reason": ["unreadable", "not_a_5", "unsure"],
+            "comment": ["", "why"],
+        },
+    ),
     "ratings": (
         "POST",
         "/api/items/{study}/ratings",

@@ -132,3 +132,51 @@ class TestGetHistoryIsFilteredLikeTheItemView:
             1,
             1,
         )
+
+
+class TestHistoryTimeline:
+    """Issue 22, an annotator's day, item 2: the history reads as a timeline."""
+
+    def url(self, item_id: int) -> str:
+        return f"/api/items/{item_id}/history"
+
+    def test_one_chronological_list_with_revisions_marked(
+        self, client_for, annotator, reviewer, db, images
+    ):
+        project = make_project(db)
+        item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION, final_score=5)
+        add_score(db, item, annotator, 0, 5)
+        ann = client_for(annotator)
+        ann.post(f"/api/projects/{project.id}/claims", json={"task": "description"})
+        ann.put(f"/api/items/{item.id}/description", json={"text": "first", "base_version": 0})
+        ann.put(f"/api/items/{item.id}/description", json={"text": "second", "base_version": 1})
+        ann.post(
+            f"/api/items/{item.id}/description/submissions",
+            json={"text": GOOD_DESCRIPTION, "base_version": 2},
+        )
+        rev = client_for(reviewer)
+        rev.post(f"/api/projects/{project.id}/claims", json={"task": "audit"})
+        rev.post(
+            f"/api/items/{item.id}/reviews",
+            json={"decision": "reject", "rules": ["D6"], "comment": "left to right, please"},
+        )
+        ann.post(f"/api/projects/{project.id}/claims", json={"task": "revision"})
+        revised = GOOD_DESCRIPTION.replace("soft and even", "soft")
+        ann.post(
+            f"/api/items/{item.id}/description/submissions",
+            json={"text": revised, "base_version": 3},
+        )
+        h = client_for(make_user(db, "boss", "admin")).get(self.url(item.id)).json()
+        assert [(e["kind"], e["who"], e["title"]) for e in h["timeline"]] == [
+            ("score", "ann", "scored 5"),
+            ("autosave", "ann", "2 autosaves (v1-v2)"),
+            ("submit", "ann", "submitted v3 for audit"),
+            ("reject", "rev", "rejected v3 in audit round 1 (D6)"),
+            ("revision", "ann", "resubmitted v4 after a rejection (revision 1)"),
+        ]
+        reject, revision = h["timeline"][3], h["timeline"][4]
+        assert reject["detail"] == "left to right, please"
+        assert {"op": "delete", "text": "soft and even, "} in revision["diff"]
+        # The annotator sees their own timeline without the reviewer's name.
+        mine = ann.get(self.url(item.id)).json()["timeline"]
+        assert [(e["kind"], e["who"]) for e in mine][2:4] == [("submit", "ann"), ("reject", None)]

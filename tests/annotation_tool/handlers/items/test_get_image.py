@@ -42,7 +42,9 @@ class TestGetImage:
         # Issue 22.9: the reason names server paths, so it goes to the log only.
         assert resp.json() == {
             "error": "image_unavailable",
-            "message": "The image of this item cannot be read; the server log says why.",
+            "message": "The image of this item cannot be read: the file lies outside the "
+            "image folders.",
+            "reason": "the file lies outside the image folders",
         }
         assert "outside the allowed roots" in caplog.text
 

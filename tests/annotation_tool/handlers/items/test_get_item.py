@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from review_factories import add_score, add_version, make_item, make_project
+from review_factories import add_review, add_score, add_version, make_item, make_project
 
-from annotation_tool.models import Stage
+from annotation_tool.models import Score, Stage
 
 
 class TestGetItem:
@@ -11,7 +11,7 @@ class TestGetItem:
         return f"/api/items/{item_id}"
 
     def test_annotator_sees_only_own_score(self, client_for, annotator, reviewer, db, images):
-        project = make_project(db)
+        project = make_project(db, blind_inspection=False)  # blind: see test_blind_*
         item = make_item(
             db, project, images["coffee"], stage=Stage.INSPECTION_2, annotator_id=annotator.id
         )
@@ -131,3 +131,126 @@ class TestGetItemShowsReviewersSubmittedWorkOnly:
         db.commit()
         got = client_for(annotator).get(self.url(item.id)).json()
         assert (got["description"], got["reviews"]) == (None, [])
+
+
+class TestBlindInspection:
+    """Issue 22, an annotator's day, item 4: inspectors score blind by default."""
+
+    def claim(self, client, project_id: int):  # type: ignore[no-untyped-def]
+        return client.post(f"/api/projects/{project_id}/claims", json={"task": "inspection"})
+
+    def test_the_second_inspector_sees_no_earlier_score_or_name(
+        self, client_for, annotator, reviewer, reviewer2, db, images
+    ):
+        project = make_project(db)
+        item = make_item(
+            db, project, images["coffee"], stage=Stage.INSPECTION_2, annotator_id=annotator.id
+        )
+        add_score(db, item, annotator, 0, 4)
+        add_score(db, item, reviewer, 1, 3)
+        second = client_for(reviewer2)
+        seen = self.claim(second, project.id).json()
+        assert (seen["id"], seen["blind"], seen["scores"]) == (item.id, True, [])
+        history = second.get(f"/api/items/{item.id}/history").json()
+        assert history["scores"] == [] and history["timeline"] == []
+        # The first inspector, looking back, sees only their own score.
+        first = client_for(reviewer).get(f"/api/items/{item.id}").json()
+        assert [(s["round"], s["score"], s["user"]) for s in first["scores"]] == [(1, 3, None)]
+
+    def test_the_first_inspector_is_blind_too_and_the_score_records_it(
+        self, client_for, annotator, reviewer, db, images
+    ):
+        project = make_project(db)
+        item = make_item(
+            db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator.id
+        )
+        add_score(db, item, annotator, 0, 4)
+        rev = client_for(reviewer)
+        assert self.claim(rev, project.id).json()["scores"] == []
+        assert rev.post(f"/api/items/{item.id}/inspections", json={"score": 4}).status_code == 201
+        db.expire_all()
+        assert [(s.round, s.blind) for s in db.query(Score).order_by(Score.id)] == [
+            (0, None),
+            (1, True),
+        ]
+
+    def test_a_project_may_turn_it_off(self, client_for, annotator, reviewer, db, images):
+        project = make_project(db, blind_inspection=False)
+        item = make_item(
+            db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator.id
+        )
+        add_score(db, item, annotator, 0, 4)
+        seen = self.claim(client_for(reviewer), project.id).json()
+        assert seen["blind"] is False
+        assert [(s["score"], s["user"]) for s in seen["scores"]] == [(4, "ann")]
+
+    def test_after_inspection_reviewers_see_every_score(
+        self, client_for, annotator, reviewer, reviewer2, db, images
+    ):
+        project = make_project(db)
+        item = make_item(
+            db, project, images["coffee"], stage=Stage.DESCRIPTION, annotator_id=annotator.id
+        )
+        add_score(db, item, annotator, 0, 5)
+        add_score(db, item, reviewer, 1, 5)
+        seen = client_for(reviewer2).get(f"/api/items/{item.id}").json()
+        assert [s["user"] for s in seen["scores"]] == ["ann", "rev"]
+
+
+class TestRevisionForTheAuditor:
+    """Issue 22, an annotator's day, item 2: a resubmitted text is marked as a
+    revision, with the earlier rejection, its comment and a diff."""
+
+    def test_a_resubmission_shows_the_rejection_and_the_diff(
+        self, client_for, annotator, reviewer, reviewer2, db, images
+    ):
+        project = make_project(db)
+        item = make_item(
+            db,
+            project,
+            images["coffee"],
+            stage=Stage.AUDIT_1,
+            describer_id=annotator.id,
+            audit_cycle=1,
+        )
+        add_version(db, item, annotator, "A red cup on a table.")
+        add_review(db, item, reviewer, 1, "reject")
+        add_version(db, item, annotator, "An autosave.", kind="autosave")
+        add_version(db, item, annotator, "A white cup on a wooden table.")
+        item.audit_cycle = 2
+        db.commit()
+        seen = (
+            client_for(reviewer2)
+            .post(f"/api/projects/{project.id}/claims", json={"task": "audit"})
+            .json()
+        )
+        revision = seen["revision"]
+        assert (revision["audit_cycle"], revision["previous_version"], revision["version"]) == (
+            2,
+            1,
+            3,
+        )
+        assert [(r["rules"], r["comment"], r["reviewer"]) for r in revision["rejections"]] == [
+            (["D5"], "fix", "rev")
+        ]
+        assert revision["diff"] == [
+            {"op": "equal", "text": "A "},
+            {"op": "delete", "text": "red "},
+            {"op": "insert", "text": "white "},
+            {"op": "equal", "text": "cup on a "},
+            {"op": "insert", "text": "wooden "},
+            {"op": "equal", "text": "table."},
+        ]
+
+    def test_a_first_submission_is_no_revision(self, client_for, annotator, reviewer, db, images):
+        project = make_project(db)
+        item = make_item(
+            db,
+            project,
+            images["coffee"],
+            stage=Stage.AUDIT_1,
+            describer_id=annotator.id,
+            annotator_id=annotator.id,
+        )
+        add_version(db, item, annotator, "A cup.")
+        assert client_for(reviewer).get(f"/api/items/{item.id}").json()["revision"] is None

@@ -81,7 +81,7 @@ class TestPostScoresAfterAnInspectorLooked:
     def test_rescore_after_a_lapsed_inspection_claim_is_refused(
         self, client_for, annotator, reviewer, db, images
     ):
-        project = make_project(db)
+        project = make_project(db, blind_inspection=False)  # the inspector sees the score
         item = make_item(
             db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator.id
         )
