@@ -45,14 +45,30 @@ const PI = (() => {
 
   async function api(method, url, body, opts = {}) {
     try {
-      return await rawFetch(method, url, body, opts);
+      const data = await rawFetch(method, url, body, opts);
+      sessionBack();
+      return data;
     } catch (e) {
       const sessionProblem = e.status === 401 || (e.status === 403 && e.body.error === "csrf_failed");
-      if (sessionProblem && (await refreshSession())) return rawFetch(method, url, body, opts);
+      if (sessionProblem && (await refreshSession())) {
+        const data = await rawFetch(method, url, body, opts);
+        sessionBack();
+        return data;
+      }
       if (e.status === 401) {
         showBanner("Your session has expired. Log in again in a new tab (/login); nothing you typed is lost, and it is saved when you are back.", "warn", true);
+        document.getElementById("banner").dataset.kind = "session";
       }
       throw e;
+    }
+  }
+
+  // A request went through: a "session expired" banner is out of date now.
+  function sessionBack() {
+    const banner = document.getElementById("banner");
+    if (banner && !banner.hidden && banner.dataset.kind === "session") {
+      banner.hidden = true;
+      delete banner.dataset.kind;
     }
   }
 
@@ -61,6 +77,7 @@ const PI = (() => {
     banner.replaceChildren(el("span", {}, message));
     if (withLogin) banner.append(" ", el("a", { href: "/login", target: "_blank", id: "relogin" }, "Log in"));
     banner.className = `banner ${kind}`;
+    delete banner.dataset.kind;
     banner.hidden = false;
   }
   function hideBanner() { document.getElementById("banner").hidden = true; }
@@ -127,15 +144,43 @@ const PI = (() => {
       window.addEventListener("mousemove", (e) => { if (drag) { this.x = e.clientX - drag.x; this.y = e.clientY - drag.y; this.apply(); } });
       container.addEventListener("dblclick", () => this.reset());
     }
-    show(itemId) { this.reset(); this.img.src = `/api/items/${itemId}/image`; }
-    clear() { this.img.removeAttribute("src"); }
+    show(itemId) {
+      this.reset();
+      this.problem = null;
+      this.container.classList.remove("broken");
+      const note = this.container.querySelector(".image-problem");
+      if (note) note.remove();
+      const url = `/api/items/${itemId}/image`;
+      this.img.onerror = () => this.explain(itemId, url);
+      this.img.src = url;
+    }
+    // The image did not load: ask the server why and say it where the image would be.
+    async explain(itemId, url) {
+      let why = "the image could not be loaded";
+      try {
+        const resp = await fetch(url, { credentials: "same-origin" });
+        const body = await resp.json();
+        why = body.reason || body.message || why;
+      } catch (e) { /* keep the generic reason */ }
+      this.problem = why;
+      this.container.classList.add("broken");
+      this.container.append(el("p", { class: "image-problem", id: "image-problem" }, `This image cannot be read: ${why}.`));
+      if (this.onProblem) this.onProblem(itemId, why);
+    }
+    clear() { this.img.removeAttribute("src"); this.img.onerror = null; }
     zoom(f) { this.scale = Math.min(16, Math.max(0.25, this.scale * f)); this.apply(); }
     reset() { this.scale = 1; this.x = 0; this.y = 0; this.apply(); }
     apply() { this.img.style.transform = `translate(${this.x}px, ${this.y}px) scale(${this.scale})`; }
+    // Plain + / - / 0 outside text fields; Alt with the same keys anywhere, the editor
+    // included. e.code, not e.key: on macOS Alt turns "=" into "≠" and "0" into "º".
     handleKey(e) {
-      if (e.key === "+" || e.key === "=") { this.zoom(1.25); return true; }
-      if (e.key === "-") { this.zoom(0.8); return true; }
-      if (e.key === "0") { this.reset(); return true; }
+      const plain = !e.ctrlKey && !e.metaKey && !e.altKey && !typing(e);
+      const withAlt = e.altKey && !e.ctrlKey && !e.metaKey;
+      if (!plain && !withAlt) return false;
+      const code = e.code;
+      if ((plain && (e.key === "+" || e.key === "=")) || (withAlt && (code === "Equal" || code === "NumpadAdd"))) { this.zoom(1.25); return true; }
+      if ((plain && e.key === "-") || (withAlt && (code === "Minus" || code === "NumpadSubtract"))) { this.zoom(0.8); return true; }
+      if ((plain && e.key === "0") || (withAlt && (code === "Digit0" || code === "Numpad0"))) { this.reset(); return true; }
       return false;
     }
   }
@@ -156,6 +201,57 @@ const PI = (() => {
     const node = document.getElementById("status");
     if (node) { node.textContent = text; node.className = `status ${kind}`; }
   }
+
+  // What was last done stays on screen (the status line is reused for the next item).
+  function lastAction(text) {
+    const node = document.getElementById("last-action");
+    if (!node) return;
+    const at = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    node.replaceChildren(el("span", { class: "tick" }, "✓ "), `${text} (${at})`);
+    node.hidden = false;
+  }
+
+  // Done today, left in my queue, my pace: on every task page, after every claim.
+  async function refreshProgress(projectId, task) {
+    const node = document.getElementById("progress");
+    if (!node) return;
+    try {
+      const p = await api("GET", `/api/projects/${projectId}/progress?task=${encodeURIComponent(task)}`);
+      const parts = [
+        el("span", { "data-figure": "done" }, el("b", {}, p.done_today), " done today"),
+        el("span", { "data-figure": "left" }, el("b", {}, p.left), " left in the queue"),
+        el("span", { "data-figure": "rate" }, el("b", {}, p.per_hour === null ? "–" : p.per_hour), " per hour"),
+      ];
+      if (p.skipped_today) parts.push(el("span", { "data-figure": "skipped" }, el("b", {}, p.skipped_today), " skipped"));
+      node.replaceChildren(...parts);
+    } catch (e) { /* progress is a help, never in the way */ }
+  }
+
+  // Skip with a reason: the buttons in #skip-bar post the skip for the current item,
+  // then the page moves on. ``current()`` gives the item on screen.
+  function setupSkip(current, after) {
+    const bar = document.getElementById("skip-bar");
+    if (!bar) return null;
+    const comment = bar.querySelector("#skip-comment");
+    async function skip(reason) {
+      const item = current();
+      if (!item) return;
+      try {
+        const out = await api("POST", `/api/items/${item.id}/skips`, { reason, comment: comment ? comment.value : "" });
+        if (comment) comment.value = "";
+        const label = { unreadable: "reported as unreadable", not_a_5: "skipped as not a 5", unsure: "skipped (unsure)" }[reason];
+        lastAction(out.image_problem
+          ? `Item ${item.id} reported: the image cannot be read (${out.image_problem}); it is out of every queue.`
+          : `Item ${item.id} ${label}; it goes to someone else.`);
+        await after(out);
+      } catch (e) { setStatus(e.message, "error"); }
+    }
+    bar.querySelectorAll("button[data-reason]").forEach((b) => b.addEventListener("click", () => skip(b.dataset.reason)));
+    return skip;
+  }
+
+  // Ctrl on Windows and Linux is Cmd on macOS.
+  function mod(e) { return e.ctrlKey || e.metaKey; }
 
   // Text kept in this browser is keyed by user, so on a shared browser nobody else
   // gets it restored, and it is removed at logout.
@@ -189,5 +285,5 @@ const PI = (() => {
     });
   });
 
-  return { api, ApiError, el, pageData, ClaimKeeper, ImageViewer, showBanner, hideBanner, typing, itemMeta, setStatus, draftKey, onLogout, isLoggingOut };
+  return { api, ApiError, el, pageData, ClaimKeeper, ImageViewer, showBanner, hideBanner, typing, itemMeta, setStatus, draftKey, onLogout, isLoggingOut, lastAction, refreshProgress, setupSkip, mod };
 })();

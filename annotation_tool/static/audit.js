@@ -7,6 +7,7 @@
   const ruleBoxes = [...document.querySelectorAll("#broken-rules input")];
   const comment = document.getElementById("comment");
   let current = null;
+  let acceptArmed = false;  // Alt+A pressed once with rules ticked or a comment typed
 
   function show(item) {
     current = item;
@@ -18,10 +19,30 @@
     DescriptionRules.render(document.getElementById("checks"), DescriptionRules.check(text, page.rules), page.descriptionRules);
     ruleBoxes.forEach((b) => { b.checked = false; });
     comment.value = "";
+    acceptArmed = false;
+    showRevision(item.revision);
+    const link = document.getElementById("history-link");
+    link.href = `/items/${item.id}/history`;
+    link.hidden = false;
     PI.setStatus("");
   }
 
+  // A resubmission: marked as a revision, with the rejection that sent it back and
+  // what changed since (deleted words struck through, new ones underlined).
+  function showRevision(rev) {
+    const box = document.getElementById("revision");
+    box.hidden = !rev;
+    if (!rev) return;
+    document.getElementById("revision-badge").textContent = `Revision ${rev.audit_cycle - 1}`;
+    document.getElementById("revision-title").textContent = `v${rev.version}, resubmitted after v${rev.previous_version} was rejected`;
+    document.getElementById("revision-rejections").replaceChildren(...rev.rejections.map((r) =>
+      PI.el("li", {}, PI.el("b", {}, `Rejected (${r.rules.join(", ")})`), r.reviewer ? ` by ${r.reviewer}` : "", `, round ${r.round}: `, PI.el("q", {}, r.comment))));
+    document.getElementById("diff").replaceChildren(...rev.diff.map((d) =>
+      d.op === "equal" ? d.text : PI.el(d.op === "insert" ? "ins" : "del", {}, d.text)));
+  }
+
   async function next() {
+    PI.refreshProgress(page.projectId, page.task);
     try {
       const item = await PI.api("POST", `/api/projects/${page.projectId}/claims`, { task: "audit" });
       if (!item) {
@@ -35,26 +56,40 @@
     } catch (e) { PI.setStatus(e.message, "error"); }
   }
 
-  async function decide(decision) {
+  async function decide(decision, byKey = false) {
     if (!current) return;
     const rules = ruleBoxes.filter((b) => b.checked).map((b) => b.value);
+    // A key press must not throw away ticked rules: accepting drops them, so the
+    // first Alt+A only warns (a typed comment goes with the acceptance).
+    if (decision === "accept" && byKey && rules.length && !acceptArmed) {
+      acceptArmed = true;
+      PI.setStatus(`You ticked ${rules.join(", ")}: press Alt+A again to accept anyway (the ticks are dropped), or Alt+R to reject.`, "error");
+      return;
+    }
     if (decision === "reject" && (!rules.length || !comment.value.trim())) {
       PI.setStatus("A rejection names the broken rule(s) and says what to fix.", "error");
       return;
     }
     try {
-      await PI.api("POST", `/api/items/${current.id}/reviews`, { decision, rules, comment: comment.value });
+      const id = current.id;
+      const out = await PI.api("POST", `/api/items/${id}/reviews`, { decision, rules: decision === "reject" ? rules : [], comment: comment.value });
+      PI.lastAction(decision === "accept"
+        ? `Item ${id} accepted in round ${out.round}${out.stage === "done" ? ": it is done" : ""}.`
+        : `Item ${id} rejected (${out.rules.join(", ")}): back to its annotator.`);
       await next();
     } catch (e) { PI.setStatus(e.message, "error"); }
   }
 
   document.getElementById("accept").addEventListener("click", () => decide("accept"));
   document.getElementById("reject").addEventListener("click", () => decide("reject"));
+  ruleBoxes.forEach((b) => b.addEventListener("change", () => { acceptArmed = false; }));
+  // e.code: on macOS Alt+A types "å", so e.key is no use there.
   document.addEventListener("keydown", (e) => {
-    if (e.altKey && e.key.toLowerCase() === "a") { e.preventDefault(); decide("accept"); }
-    else if (e.altKey && e.key.toLowerCase() === "r") { e.preventDefault(); decide("reject"); }
-    else if (!PI.typing(e) && viewer.handleKey(e)) e.preventDefault();
+    if (e.altKey && !PI.mod(e) && e.code === "KeyA") { e.preventDefault(); decide("accept", true); }
+    else if (e.altKey && !PI.mod(e) && e.code === "KeyR") { e.preventDefault(); decide("reject", true); }
+    else if (viewer.handleKey(e)) e.preventDefault();
   });
+  PI.setupSkip(() => current, async () => { keeper.stop(); await next(); });
   window.addEventListener("pagehide", () => keeper.release());
   next();
 })();

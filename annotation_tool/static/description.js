@@ -8,6 +8,7 @@
   const keeper = new PI.ClaimKeeper(page.lockTtlS);
   const editor = document.getElementById("editor");
   const saveState = document.getElementById("save-state");
+  const submitButton = document.getElementById("submit");
   const AUTOSAVE_MS = 1200;
   const RETRY_MS = 3000;
   let item = null;
@@ -22,7 +23,13 @@
   function remember() {
     if (item && !PI.isLoggingOut()) localStorage.setItem(key(item.id), JSON.stringify({ text: editor.value, base: baseVersion, saved: editor.value === savedText }));
   }
-  function setSaveState(text, kind = "") { saveState.textContent = text; saveState.className = kind; }
+  // A coloured badge beside the counts; the time of the last good save after it.
+  function setSaveState(text, kind = "") {
+    saveState.textContent = text;
+    saveState.className = `save-state ${kind}`;
+    saveState.title = kind === "ok" && lastSavedAt ? `last saved at ${lastSavedAt}` : "";
+  }
+  let lastSavedAt = null;
 
   function liveCheck() {
     const result = DescriptionRules.check(editor.value, cfg);
@@ -47,6 +54,7 @@
       const resp = await PI.api("PUT", `/api/items/${item.id}/description`, { text, base_version: baseVersion });
       baseVersion = resp.version;
       savedText = text;
+      lastSavedAt = new Date().toLocaleTimeString();
       remember();
       setSaveState(editor.value === savedText ? "saved" : "unsaved", editor.value === savedText ? "ok" : "");
       if (editor.value !== savedText) schedule();
@@ -78,6 +86,7 @@
   function show(next) {
     item = next;
     conflict = null;
+    submitButton.disabled = false;
     document.getElementById("conflict").hidden = true;
     viewer.show(item.id);
     document.getElementById("item-meta").textContent = `${PI.itemMeta(item)} · ${item.stage}`;
@@ -114,6 +123,7 @@
       const claimed = await PI.api("POST", `/api/projects/${page.projectId}/claims`, { task: page.task });
       if (!claimed) {
         item = null; keeper.stop(); viewer.clear(); document.getElementById("item-meta").textContent = ""; editor.value = ""; editor.disabled = true;
+        submitButton.disabled = true;
         PI.setStatus("Nothing waits for you here now.", "done");
         return;
       }
@@ -121,6 +131,7 @@
       keeper.hold(claimed.id);
       show(claimed);
     } catch (e) { PI.setStatus(e.message, "error"); }
+    finally { PI.refreshProgress(page.projectId, page.task); }
   }
 
   async function submit() {
@@ -129,6 +140,7 @@
     try {
       await PI.api("POST", `/api/items/${item.id}/description/submissions`, { text: editor.value, base_version: baseVersion });
       localStorage.removeItem(key(item.id));
+      PI.lastAction(`Item ${item.id} submitted for audit.`);
       PI.setStatus("Submitted for audit.", "done");
       await next();
     } catch (e) {
@@ -143,10 +155,23 @@
   }
 
   editor.addEventListener("input", () => { remember(); liveCheck(); setSaveState("unsaved"); schedule(); });
-  document.getElementById("submit").addEventListener("click", submit);
+  submitButton.addEventListener("click", submit);
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
-    else if (!PI.typing(e) && viewer.handleKey(e)) e.preventDefault();
+    if (e.key === "Enter" && PI.mod(e)) { e.preventDefault(); submit(); }
+    else if (viewer.handleKey(e)) e.preventDefault();  // Alt + / - / 0 work while typing
+  });
+  // An image that does not load cannot be described: say why and offer the report.
+  viewer.onProblem = (id, why) => {
+    if (!item || item.id !== id) return;
+    submitButton.disabled = true;
+    PI.setStatus(`This image cannot be read (${why}), so it cannot be described: report it with "Unreadable image".`, "error");
+  };
+  PI.setupSkip(() => item, async () => {
+    clearTimeout(timer);
+    if (item) localStorage.removeItem(key(item.id));
+    item = null;
+    keeper.stop();
+    await next();
   });
   window.addEventListener("online", () => schedule(0));
   keeper.onLost = (e) => PI.setStatus(`${e.message} Your text stays in this browser.`, "error");

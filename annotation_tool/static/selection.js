@@ -14,13 +14,19 @@
   let back = 0;           // how far back in history we are (0 = at the claimed item)
   const skipped = [];
 
+  const submitButton = document.getElementById("submit");
+  let unreadable = null;  // why the image on screen does not load, if it does not
+
   function choose(score) {
+    if (unreadable !== null && score !== null) { PI.setStatus(`This image cannot be read (${unreadable}), so it cannot be scored: report it with "Unreadable image".`, "error"); return; }
     chosen = score;
     scoreButtons.forEach((b) => b.classList.toggle("chosen", Number(b.dataset.score) === score));
   }
 
   function show(item, mine) {
     current = item;
+    unreadable = item.image_problem || null;
+    setScorable(unreadable === null);
     viewer.show(item.id);
     document.getElementById("item-meta").textContent = PI.itemMeta(item) + (back ? ` · scored earlier (${back} back)` : "");
     const own = mine || (item.scores || []).find((s) => s.round === 0);
@@ -30,8 +36,14 @@
     PI.setStatus(back ? "You can change this score until an inspector has checked it." : "");
   }
 
+  function setScorable(yes) {
+    scoreButtons.forEach((b) => { b.disabled = !yes; });
+    submitButton.disabled = !yes;
+  }
+
   async function next() {
     back = 0;
+    PI.refreshProgress(page.projectId, page.task);
     try {
       const item = await PI.api("POST", `/api/projects/${page.projectId}/claims`, { task: "selection", exclude: skipped });
       if (!item) {
@@ -52,6 +64,7 @@
     const checklist = checks.filter((c) => c.checked).map((c) => c.value);
     try {
       await PI.api("POST", `/api/items/${current.id}/scores`, { score: chosen, checklist });
+      PI.lastAction(`Item ${current.id} scored ${chosen}.`);
       if (back === 0) { history.push(current.id); await next(); }
       else { PI.setStatus(`Score ${chosen} saved.`, "done"); }
     } catch (e) { PI.setStatus(e.message, "error"); }
@@ -79,6 +92,14 @@
     }
   }
 
+  viewer.onProblem = (id, why) => {
+    if (!current || current.id !== id) return;
+    unreadable = why;
+    choose(null);
+    setScorable(false);
+    PI.setStatus(`This image cannot be read (${why}), so it cannot be scored: report it with "Unreadable image".`, "error");
+  };
+  PI.setupSkip(() => (back === 0 ? current : null), async () => { keeper.stop(); await next(); });
   scoreButtons.forEach((b) => b.addEventListener("click", () => choose(Number(b.dataset.score))));
   document.getElementById("submit").addEventListener("click", submit);
   document.addEventListener("keydown", (e) => {

@@ -24,6 +24,7 @@
   }
 
   async function next() {
+    PI.refreshProgress(page.projectId, "study");
     try {
       const item = await PI.api("POST", `/api/projects/${page.projectId}/claims`, { task: "study" });
       if (!item) {
