@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: `url` (URL+text sources), `caption_variants`
+SCHEMA_VERSION = 3  # 2: `url` (URL+text sources), `caption_variants`; 3: `mosaic_boxes`
 
 # Row verdicts: the funnel is inputs = kept + rejected + error.
 STATUS_KEPT = "kept"
@@ -54,6 +54,8 @@ _FILTERS = [
     pa.field("aesthetic_source", pa.string()),  # "source" (LAION metadata) or "computed"
     pa.field("mosaic_score", pa.float32()),
     pa.field("mosaic_detected", pa.bool_()),
+    # The regions that fired, best first: [y0, x0, y1, x1] full-resolution px each.
+    pa.field("mosaic_boxes", pa.list_(pa.list_(pa.int32()))),
     pa.field("phash", pa.string()),
     pa.field("duplicate_of", pa.string()),  # id of the kept twin, for dedup rejects
 ]

@@ -1,9 +1,9 @@
-"""Mosaic regions for the report. The manifest keeps ``mosaic_score`` and
-``mosaic_detected`` but not where the region is, so the report detects it again on the
+"""Mosaic regions for the report. Manifests from schema 3 keep the regions that fired
+(``mosaic_boxes``): the best one is drawn as it is. Older manifests keep only
+``mosaic_score`` and ``mosaic_detected``, so the report detects the region again on the
 few sampled rows that need it (mosaic rejects, and detections kept by ``score_only``)
 with the run's own mosaic settings from ``config.yaml``: the same detector, the same
-box (``filters.mosaic.detect_mosaic``). A manifest with a ``mosaic_box`` column is used
-as it is."""
+box (``filters.mosaic.detect_mosaic``)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ def add_regions(rows: list[dict[str, Any]], config: MosaicFilterConfig) -> None:
     for row in rows:
         if not needs_region(row):
             continue
+        if row.get("mosaic_boxes"):
+            row["mosaic_box"] = list(row["mosaic_boxes"][0])
         if row.get("mosaic_box"):
             row["mosaic_box_origin"] = ORIGIN_MANIFEST
             continue

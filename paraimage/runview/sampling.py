@@ -27,7 +27,7 @@ CARD_COLUMNS = (
     "id", "source", "source_key", "shard_id", "image_ref", "status", "reject_reason",
     "error", "width", "height", "short_edge", "format", "mode", "n_bytes", "alt_text",
     "source_aesthetic", "aesthetic_score", "aesthetic_source", "mosaic_score",
-    "mosaic_detected", "mosaic_box", "punsafe", "pwatermark", "duplicate_of", "caption",
+    "mosaic_detected", "mosaic_boxes", "punsafe", "pwatermark", "duplicate_of", "caption",
     "caption_model", "caption_finish_reason", "caption_flags", "caption_n_tokens",
     "caption_variants", "n_words",
 )

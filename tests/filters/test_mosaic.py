@@ -7,9 +7,21 @@ from PIL import Image
 from pydantic import ValidationError
 from scipy import ndimage
 
-from filters import mosaic
-from filters.mosaic import MosaicFilter, MosaicFilterConfig, detect_mosaic
-from filters.mosaic_eval import _face_box, _pixelate, generate
+from filters.mosaic import (
+    MosaicCalibration,
+    MosaicFilter,
+    MosaicFilterConfig,
+    detect_mosaic,
+    pixelation,
+    planes,
+)
+from filters.mosaic import blur as blur_islands
+from filters.mosaic.calibration import LOG_EPS
+from filters.mosaic_eval.legacy import _face_box, _pixelate, generate
+
+# The hand-built detectors alone: these tests pin their calibration (the cases each
+# threshold of MosaicCalibration was set on).
+HAND = MosaicFilterConfig(detector="hand_built")
 
 
 def pixelated(name: str, box: tuple[int, int, int, int], block: int, centre: bool,
@@ -39,7 +51,7 @@ def blurred(name: str, box: tuple[int, int, int, int], sigma: float) -> Image.Im
 )
 def test_pixelated_face_box_is_rejected(name: str, box: tuple, block: int, centre: bool) -> None:
     image = pixelated(name, box, block, centre)
-    result = detect_mosaic(image)
+    result = detect_mosaic(image, HAND)
     assert result.kind == "pixelation" and result.period == block
     y0, x0, y1, x1 = result.box  # the tile group overlaps the pasted box
     assert y0 < box[2] and box[0] < y1 and x0 < box[3] and box[1] < x1
@@ -55,8 +67,8 @@ def test_small_box_is_found_on_the_fine_grid(block: int, centre: bool) -> None:
     # their own find these two boxes at stride 32 too).
     box = (170, 180, 274, 288)
     image = pixelated("astronaut", box, block, centre)
-    coarse = detect_mosaic(image, MosaicFilterConfig(fine_stride=0, weak_contrast=0.0))
-    result = detect_mosaic(image)
+    coarse = detect_mosaic(image, HAND, MosaicCalibration(fine_stride=0, weak_contrast=0.0))
+    result = detect_mosaic(image, HAND)
     assert coarse.score < 1.0 <= result.score
     assert result.kind == "pixelation" and result.period == block
     y0, x0, y1, x1 = result.box
@@ -65,7 +77,7 @@ def test_small_box_is_found_on_the_fine_grid(block: int, centre: bool) -> None:
 
 def test_blurred_box_is_rejected() -> None:
     image = blurred("astronaut", (250, 60, 400, 200), sigma=15)
-    result = detect_mosaic(image)
+    result = detect_mosaic(image, HAND)
     assert result.kind == "blur" and result.score >= 1.0
     assert MosaicFilter().apply({}, image) == "mosaic_detected"
 
@@ -104,18 +116,20 @@ def test_shallow_depth_of_field_passes() -> None:
     ids=["flat", "tiny", "one-pixel", "grey-mode", "rgba"],
 )
 def test_generated_edge_cases_do_not_fire(image: Image.Image) -> None:
-    result = detect_mosaic(image)
+    result = detect_mosaic(image, HAND)
     assert result.score == 0.0 and result.kind is None
 
 
 def test_each_detector_can_be_switched_off() -> None:
     image = pixelated("astronaut", (100, 130, 300, 330), 12, False)
-    assert detect_mosaic(image, MosaicFilterConfig(pixelation=False)).pixelation_score == 0.0
-    assert detect_mosaic(image, MosaicFilterConfig(blur=False)).kind == "pixelation"
+    no_pixelation = MosaicFilterConfig(detector="hand_built", pixelation=False)
+    assert detect_mosaic(image, no_pixelation).pixelation_score == 0.0
+    no_blur = MosaicFilterConfig(detector="hand_built", blur=False)
+    assert detect_mosaic(image, no_blur).kind == "pixelation"
 
 
 def test_score_only_records_but_never_rejects() -> None:
-    filt = MosaicFilter(MosaicFilterConfig(mode="score_only"))
+    filt = MosaicFilter(MosaicFilterConfig(mode="score_only", detector="hand_built"))
     row: dict = {}
     assert filt.apply(row, pixelated("astronaut", (100, 130, 300, 330), 12, False)) is None
     assert row["mosaic_detected"] is True
@@ -124,8 +138,8 @@ def test_score_only_records_but_never_rejects() -> None:
 
 def test_threshold_moves_the_decision() -> None:
     image = pixelated("astronaut", (100, 130, 300, 330), 12, False)
-    score = detect_mosaic(image).score
-    strict = MosaicFilter(MosaicFilterConfig(threshold=score + 1))
+    score = detect_mosaic(image, HAND).score
+    strict = MosaicFilter(MosaicFilterConfig(detector="hand_built", threshold=score + 1))
     row: dict = {}
     assert strict.apply(row, image) is None
     assert row["mosaic_score"] == pytest.approx(score)
@@ -133,27 +147,32 @@ def test_threshold_moves_the_decision() -> None:
 
 def test_config_is_validated() -> None:
     with pytest.raises(ValidationError, match="multiple of mosaic.stride"):
-        MosaicFilterConfig(tile=64, stride=24)
+        MosaicCalibration(tile=64, stride=24)
     with pytest.raises(ValidationError, match="fine_stride"):
-        MosaicFilterConfig(stride=32, fine_stride=24)
+        MosaicCalibration(stride=32, fine_stride=24)
     with pytest.raises(ValidationError, match="max_period"):
-        MosaicFilterConfig(max_period=40)
+        MosaicCalibration(max_period=40)
     with pytest.raises(ValidationError, match="wider than island_opening"):
-        MosaicFilterConfig(island_opening=3, extra_openings=(3,))
+        MosaicCalibration(island_opening=3, extra_openings=(3,))
     with pytest.raises(ValidationError, match="extra"):
         MosaicFilterConfig(tile_size=64)
+    # The calibration is not a user's knob: the filter's config refuses it.
+    with pytest.raises(ValidationError, match="extra"):
+        MosaicFilterConfig(tile=64)
+    with pytest.raises(ValidationError, match="detector"):
+        MosaicFilterConfig(detector="magic")
 
 
 @pytest.mark.parametrize("period", [8, 24])
 def test_grid_contrast_is_exact_when_the_lines_dominate(period: int) -> None:
     # Lines of 40 grey levels over 0.3 elsewhere: the soft maximum off the grid is a sum
     # of ~1e-27 terms, which "total minus grid lines" cancelled to 0 in float32.
-    cfg = MosaicFilterConfig()
+    cfg = MosaicCalibration()
     profile = np.full((1, cfg.tile), 0.3, np.float32)
     profile[0, period - 1 :: period] = 40.0
-    best = mosaic._best_grid(profile, cfg)
+    best = pixelation._best_grid(profile, cfg)
     assert best["period"][0] == period and best["phase"][0] == period - 1
-    expected = np.log((40.0 + mosaic._LOG_EPS) / (0.3 + mosaic._LOG_EPS))
+    expected = np.log((40.0 + LOG_EPS) / (0.3 + LOG_EPS))
     assert best["contrast"][0] == pytest.approx(expected, abs=1e-3)
     assert best["interior"][0] == pytest.approx(0.3, abs=1e-5)
 
@@ -161,7 +180,7 @@ def test_grid_contrast_is_exact_when_the_lines_dominate(period: int) -> None:
 def test_row_profiles_of_gated_tiles_match_the_full_plane() -> None:
     luma = np.asarray(photo("astronaut").convert("L"))
     rows, cols = np.array([0, 3, 7]), np.array([2, 0, 9])
-    got = mosaic._row_profiles_at(luma, rows, cols, 64, 32)
+    got = pixelation._row_profiles_at(luma, rows, cols, 64, 32)
     dy = np.abs(np.diff(luma.astype(np.int16), axis=0))
     for k, (i, j) in enumerate(zip(rows, cols, strict=True)):
         want = dy[i * 32 : i * 32 + 64, j * 32 : j * 32 + 64].mean(1)
@@ -173,7 +192,7 @@ def test_row_profiles_of_gated_tiles_match_the_full_plane() -> None:
     ("chelsea", (80, 120, 200, 250), 12),
 ])
 def test_more_blurred_boxes_are_rejected(name: str, box: tuple, sigma: float) -> None:
-    result = detect_mosaic(blurred(name, box, sigma))
+    result = detect_mosaic(blurred(name, box, sigma), HAND)
     assert result.kind == "blur" and result.score >= 1.0
 
 
@@ -189,7 +208,7 @@ def test_face_boxes_keep_to_their_documented_size() -> None:
 
 
 def _energy_of(pixels: np.ndarray) -> np.ndarray:
-    return mosaic._sharpness_map(pixels, 8)[1]
+    return planes._sharpness_map(pixels, 8)[1]
 
 
 def test_sides_of_a_pasted_box_are_straight_steps_into_texture() -> None:
@@ -200,9 +219,9 @@ def test_sides_of_a_pasted_box_are_straight_steps_into_texture() -> None:
     pixels[60:140, 70:150] = ndimage.gaussian_filter(texture, 8)[60:140, 70:150]
     energy = _energy_of(pixels)
     shifted = tuple(v - 1 for v in box)  # the energy plane starts one pixel in
-    step, line = mosaic._box_sides(energy, shifted, 8, MosaicFilterConfig())
+    step, line = blur_islands._box_sides(energy, shifted, 8, MosaicCalibration())
     assert (step > 3).all() and (line < 0.5).all()
-    assert mosaic._is_box(energy, shifted, 8, MosaicFilterConfig())
+    assert blur_islands._is_box(energy, shifted, 8, MosaicCalibration())
 
 
 def test_a_flat_cell_ringed_by_a_thin_line_is_not_a_box() -> None:
@@ -213,9 +232,9 @@ def test_a_flat_cell_ringed_by_a_thin_line_is_not_a_box() -> None:
     pixels[58:60, 58:142] = pixels[140:142, 58:142] = 60.0
     pixels[58:142, 58:60] = pixels[58:142, 140:142] = 60.0
     energy = _energy_of(pixels + np.random.default_rng(1).normal(0, 1, pixels.shape))
-    _, line = mosaic._box_sides(energy, (59, 59, 139, 139), 8, MosaicFilterConfig())
-    assert np.median(line) > MosaicFilterConfig().max_edge_line
-    assert not mosaic._is_box(energy, (59, 59, 139, 139), 8, MosaicFilterConfig())
+    _, line = blur_islands._box_sides(energy, (59, 59, 139, 139), 8, MosaicCalibration())
+    assert np.median(line) > MosaicCalibration().max_edge_line
+    assert not blur_islands._is_box(energy, (59, 59, 139, 139), 8, MosaicCalibration())
 
 
 def test_a_round_flat_area_has_no_straight_sides() -> None:
@@ -224,7 +243,7 @@ def test_a_round_flat_area_has_no_straight_sides() -> None:
     yy, xx = np.mgrid[0:200, 0:200]
     pixels[np.hypot(yy - 100, xx - 100) < 45] = 128.0
     energy = _energy_of(pixels)
-    assert not mosaic._is_box(energy, (54, 54, 145, 145), 8, MosaicFilterConfig())
+    assert not blur_islands._is_box(energy, (54, 54, 145, 145), 8, MosaicCalibration())
 
 
 def eval_sample(category: str, seed: int, index: int) -> Image.Image:
@@ -240,9 +259,9 @@ def test_a_grid_faint_one_way_counts_when_its_lines_are_strong_on_average() -> N
     # is strong and the cells are flat. On the stride-32 tiles alone (the stride-16 tiles
     # around them find this box both ways too).
     image = eval_sample("pixelate_feather", seed=2, index=11)
-    coarse = MosaicFilterConfig(fine_stride=0, weak_contrast=0.0)
-    assert detect_mosaic(image, coarse).score < 1.0
-    result = detect_mosaic(image, MosaicFilterConfig(fine_stride=0))
+    coarse = MosaicCalibration(fine_stride=0, weak_contrast=0.0)
+    assert detect_mosaic(image, HAND, coarse).score < 1.0
+    result = detect_mosaic(image, HAND, MosaicCalibration(fine_stride=0))
     assert result.kind == "pixelation" and result.period == 14 and result.score >= 1.0
 
 
@@ -252,16 +271,16 @@ def test_a_grid_seen_one_way_on_the_coarse_tiles_is_searched_on_the_fine_grid() 
     # tiles alone fall short; the stride-16 tiles around them find it both ways.
     image = eval_sample("pixelate_center", seed=5, index=14)
     luma = np.asarray(image.convert("L"))
-    dx = mosaic._horizontal_differences(luma)
-    coarse_cfg = MosaicFilterConfig(fine_stride=0)
-    gx, gy, step = mosaic._grids(mosaic._column_profiles(dx, 64, 32), dx, luma, coarse_cfg)
+    dx = planes._horizontal_differences(luma)
+    coarse_cfg = MosaicCalibration(fine_stride=0)
+    gx, gy, step = pixelation._grids(pixelation._column_profiles(dx, 64, 32), dx, luma, coarse_cfg)
     assert step == 32
     over = np.zeros_like(gx["keep"])
     over[7:10, 2:6] = True  # the tiles overlapping the box (242, 73, 344, 194)
     assert not (np.minimum(gx["contrast"], gy["contrast"])[over] >= 0).any()
     assert (np.maximum(gx["contrast"], gy["contrast"])[over] >= 0.3).any()
-    assert detect_mosaic(image, coarse_cfg).score < 1.0
-    result = detect_mosaic(image)
+    assert detect_mosaic(image, HAND, coarse_cfg).score < 1.0
+    result = detect_mosaic(image, HAND)
     assert result.kind == "pixelation" and result.period == 19 and result.score >= 1.0
 
 
@@ -270,22 +289,22 @@ def test_the_fine_search_keeps_every_tile_the_coarse_search_kept() -> None:
     # promising tile elsewhere, used to replace them with that tile's neighbours only.
     image = eval_sample("pixelate_avg", seed=5, index=18)
     luma = np.asarray(image.convert("L"))
-    dx = mosaic._horizontal_differences(luma)
-    px = mosaic._column_profiles(dx, 64, 32)
-    coarse, _, _ = mosaic._grids(px, dx, luma, MosaicFilterConfig(fine_stride=0))
-    fine, _, step = mosaic._grids(px, dx, luma, MosaicFilterConfig())
+    dx = planes._horizontal_differences(luma)
+    px = pixelation._column_profiles(dx, 64, 32)
+    coarse, _, _ = pixelation._grids(px, dx, luma, MosaicCalibration(fine_stride=0))
+    fine, _, step = pixelation._grids(px, dx, luma, MosaicCalibration())
     assert step == 16
     rows, cols = np.nonzero(coarse["keep"])
     assert fine["keep"][rows * 2, cols * 2].all()
-    assert detect_mosaic(image, MosaicFilterConfig(fine_stride=0)).score >= 1.0
-    result = detect_mosaic(image)
+    assert detect_mosaic(image, HAND, MosaicCalibration(fine_stride=0)).score >= 1.0
+    result = detect_mosaic(image, HAND)
     assert result.kind == "pixelation" and result.period == 21 and result.score >= 1.0
 
 
 def test_a_blurred_box_merged_with_a_flat_neighbour_stands_alone_at_a_wider_opening() -> None:
     image = eval_sample("blur_box", seed=2, index=7)
-    assert detect_mosaic(image, MosaicFilterConfig(extra_openings=())).score < 1.0
-    result = detect_mosaic(image)
+    assert detect_mosaic(image, HAND, MosaicCalibration(extra_openings=())).score < 1.0
+    result = detect_mosaic(image, HAND)
     assert result.kind == "blur" and result.score >= 1.0
 
 
@@ -293,26 +312,26 @@ def test_a_blurred_box_merged_with_a_flat_neighbour_stands_alone_at_a_wider_open
 def test_fast_closing_matches_scipy(size: int) -> None:
     rel = np.random.default_rng(size).normal(-3, 2, (23, 31)).astype(np.float32)
     expected = ndimage.grey_closing(rel, size=(size, size), mode="constant", cval=np.inf)
-    assert np.array_equal(mosaic._closing(rel, size), expected)
+    assert np.array_equal(planes._closing(rel, size), expected)
 
 
 def test_a_blurred_flat_area_counts_when_no_line_crosses_it() -> None:
     # Grass blurred at a large sigma (evaluation seed 21): JPEG leaves nearly every 8x8
     # block inside it flat, as it does two neighbouring tiles of one colour.
     image = eval_sample("blur_box", seed=21, index=7)
-    result = detect_mosaic(image)
+    result = detect_mosaic(image, HAND)
     assert result.kind == "blur" and result.score >= 1.0
     luma = np.asarray(image.convert("L"))
-    assert mosaic._jpeg_flat_share(luma, result.box) > MosaicFilterConfig().max_flat_cells
+    assert blur_islands._jpeg_flat_share(luma, result.box) > MosaicCalibration().max_flat_cells
     # Rejecting every flat island, as the detector did before, loses it.
-    assert detect_mosaic(image, MosaicFilterConfig(max_flat_line=0.0)).score < 1.0
+    assert detect_mosaic(image, HAND, MosaicCalibration(max_flat_line=0.0)).score < 1.0
 
 
 def test_two_tiles_of_one_colour_with_grout_across_are_not_a_blurred_box() -> None:
     image = eval_sample("tex_tiles", seed=2, index=20)
-    lenient = detect_mosaic(image, MosaicFilterConfig(max_flat_cells=1.0))
+    lenient = detect_mosaic(image, HAND, MosaicCalibration(max_flat_cells=1.0))
     assert lenient.kind == "blur" and lenient.score >= 1.0
-    assert detect_mosaic(image).score < 1.0
+    assert detect_mosaic(image, HAND).score < 1.0
 
 
 def test_crossing_line_sees_grout_across_a_flat_box_and_none_across_a_blur() -> None:
@@ -322,7 +341,7 @@ def test_crossing_line_sees_grout_across_a_flat_box_and_none_across_a_blur() -> 
     tiles[98:102, 20:180] = 100.0  # 2 px of grout on the half-size plane
     blur = ndimage.gaussian_filter(rng.normal(128, 30, (200, 200)), 10)
     box, factor = (40, 40, 160, 160), 2  # full-res px on a plane reduced 2x
-    limit = MosaicFilterConfig().max_flat_line
-    assert mosaic._crossing_line(tiles[::2, ::2], box, factor) > limit
-    assert mosaic._crossing_line(flat[::2, ::2], box, factor) < limit
-    assert mosaic._crossing_line(blur[::2, ::2], box, factor) < limit
+    limit = MosaicCalibration().max_flat_line
+    assert blur_islands._crossing_line(tiles[::2, ::2], box, factor) > limit
+    assert blur_islands._crossing_line(flat[::2, ::2], box, factor) < limit
+    assert blur_islands._crossing_line(blur[::2, ::2], box, factor) < limit

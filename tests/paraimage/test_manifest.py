@@ -27,7 +27,7 @@ def test_schema_has_the_design_contract_columns() -> None:
         "id", "source", "source_key", "image_ref", "sha256", "run_id", "schema_version",
         "width", "height", "short_edge", "format", "url", "alt_text", "source_aesthetic",
         "punsafe", "pwatermark", "aesthetic_score", "mosaic_score", "mosaic_detected",
-        "phash", "status", "reject_reason", "error", "caption", "caption_raw",
+        "mosaic_boxes", "phash", "status", "reject_reason", "error", "caption", "caption_raw",
         "caption_model", "caption_prompt", "caption_params", "caption_finish_reason",
         "caption_flags", "n_words", "n_nouns", "n_adj_adv", "n_prep", "n_clip_tokens",
         "nouns",

@@ -11,7 +11,7 @@ from report_run import make_report_run
 from runview_helpers import T0, build_run, row
 
 from curation.image_ref import file_ref
-from filters.mosaic_eval import generate
+from filters.mosaic_eval.legacy import generate
 from paraimage.cli import main
 from paraimage.rundir import RunDir
 from paraimage.runview.captioners import compare_captioners

@@ -1,4 +1,7 @@
-"""Evaluation set and scorecard of the mosaic detector: ``python -m filters.mosaic_eval``.
+"""The first evaluation set (2026-11), on which the hand-built detector was calibrated.
+
+Kept for the regression cases of ``tests/filters/test_mosaic.py`` and as the source of
+the texture and depth-of-field negatives of the widened set (``families.py``).
 
 Every image starts from a real photograph shipped by scikit-image or matplotlib (no
 download), cropped and flipped at random, then:
@@ -30,10 +33,7 @@ smaller than SA-1B's ~1500x2250.
 
 from __future__ import annotations
 
-import argparse
 import io
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,8 +42,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-
-from filters.mosaic import MosaicFilterConfig, detect_mosaic
 
 POSITIVE = ("pixelate_avg", "pixelate_center", "pixelate_feather", "blur_box")
 NEGATIVE = ("clean", "heavy_jpeg", "shallow_dof", "tex_tiles", "tex_brick", "tex_fabric",
@@ -242,16 +240,20 @@ def _finish_texture(rng: np.random.Generator, tex: np.ndarray) -> np.ndarray:
     return tex
 
 
-def _canvas(rng: np.random.Generator) -> tuple[int, int]:
-    return int(rng.integers(400, 800)), int(rng.integers(400, 800))
+def _canvas(rng: np.random.Generator, canvas: tuple[int, int] | None = None) -> tuple[int, int]:
+    """400-800 px a side, or ``canvas`` (h, w) when given (drawn either way, so the
+    generator's stream is the same)."""
+    drawn = int(rng.integers(400, 800)), int(rng.integers(400, 800))
+    return canvas or drawn
 
 
 def _colour(rng: np.random.Generator, base: np.ndarray, spread: float) -> np.ndarray:
     return np.clip(base + rng.normal(0, spread, 3), 0, 255)
 
 
-def _tiles(rng: np.random.Generator) -> np.ndarray:
-    h, w = _canvas(rng)
+def _tiles(rng: np.random.Generator, canvas: tuple[int, int] | None = None
+           ) -> np.ndarray:
+    h, w = _canvas(rng, canvas)
     size = int(rng.integers(10, 24) if rng.random() < 0.4 else rng.integers(24, 90))
     grout = int(rng.integers(1, 6))
     period = size + grout
@@ -269,15 +271,16 @@ def _tiles(rng: np.random.Generator) -> np.ndarray:
     return _finish_texture(rng, tex)
 
 
-def _brick(rng: np.random.Generator) -> np.ndarray:
+def _brick(rng: np.random.Generator, canvas: tuple[int, int] | None = None) -> np.ndarray:
     if rng.random() < 0.5:
         import skimage.data
 
         real = skimage.data.brick()
         scale = rng.uniform(1.0, 1.6)
-        img = Image.fromarray(real).resize((int(512 * scale), int(512 * scale)), Image.BICUBIC)
+        size = (int(512 * scale), int(512 * scale)) if canvas is None else canvas[::-1]
+        img = Image.fromarray(real).resize(size, Image.BICUBIC)
         return np.stack([np.asarray(img)] * 3, axis=-1)
-    h, w = _canvas(rng)
+    h, w = _canvas(rng, canvas)
     bh, bw = int(rng.integers(14, 40)), 0
     bw = int(bh * rng.uniform(1.8, 3.0))
     mortar = int(rng.integers(2, 6))
@@ -293,8 +296,9 @@ def _brick(rng: np.random.Generator) -> np.ndarray:
     return _finish_texture(rng, tex)
 
 
-def _fabric(rng: np.random.Generator) -> np.ndarray:
-    h, w = _canvas(rng)
+def _fabric(rng: np.random.Generator, canvas: tuple[int, int] | None = None
+            ) -> np.ndarray:
+    h, w = _canvas(rng, canvas)
     p = int(rng.integers(4, 14))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     warp = 0.5 + 0.5 * np.cos(np.pi * ((xx % p) / p - 0.5) * 2)
@@ -306,8 +310,9 @@ def _fabric(rng: np.random.Generator) -> np.ndarray:
     return _finish_texture(rng, tex)
 
 
-def _grid(rng: np.random.Generator) -> np.ndarray:
-    h, w = _canvas(rng)
+def _grid(rng: np.random.Generator, canvas: tuple[int, int] | None = None
+          ) -> np.ndarray:
+    h, w = _canvas(rng, canvas)
     p = int(rng.integers(8, 41))
     width = int(rng.integers(1, 3))
     paper = rng.uniform(200, 250, 3)
@@ -321,8 +326,8 @@ def _grid(rng: np.random.Generator) -> np.ndarray:
     return _finish_texture(rng, tex)
 
 
-def _screen(rng: np.random.Generator) -> np.ndarray:
-    img = _photo(rng).astype(np.float32)
+def _screen(rng: np.random.Generator, photo: np.ndarray | None = None) -> np.ndarray:
+    img = (_photo(rng) if photo is None else photo).astype(np.float32)
     cell = int(rng.integers(3, 9))
     gap = int(rng.integers(1, max(2, cell // 2)))
     h, w = img.shape[:2]
@@ -383,79 +388,3 @@ def generate(n: int, seed: int = 0, categories: tuple[str, ...] = CATEGORIES
             pixels, box = made if isinstance(made, tuple) else (made, None)
             quality = int(rng.integers(8, 31) if category == "heavy_jpeg" else rng.integers(60, 96))
             yield Sample(category, category in POSITIVE, _jpeg(pixels, quality), box)
-
-
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    p = tp / (tp + fp) if tp + fp else 1.0
-    r = tp / (tp + fn) if tp + fn else 1.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f
-
-
-def evaluate(n: int, seed: int = 0, config: MosaicFilterConfig | None = None,
-             dump: Path | None = None) -> dict[str, dict[str, float]]:
-    """Per-category and overall counts, precision, recall and F1.
-
-    A positive category's precision is taken against the whole negative pool at equal
-    prior (TP / (TP + FPR * n)), so categories are comparable; ``overall`` is the plain
-    precision on the whole set (twice as many negatives as positives).
-    """
-    cfg = config or MosaicFilterConfig()
-    counts = {c: {"n": 0, "detected": 0} for c in CATEGORIES}
-    scores: list[tuple[str, float]] = []
-    for i, sample in enumerate(generate(n, seed)):
-        result = detect_mosaic(sample.image, cfg)
-        hit = result.score >= cfg.threshold
-        counts[sample.category]["n"] += 1
-        counts[sample.category]["detected"] += int(hit)
-        scores.append((sample.category, result.score))
-        if dump is not None and hit != sample.positive:
-            dump.mkdir(parents=True, exist_ok=True)
-            sample.image.save(dump / f"{sample.category}_{i:04d}_{result.kind}_"
-                              f"{result.score:.2f}.jpg", quality=95)
-    neg_n = sum(counts[c]["n"] for c in NEGATIVE)
-    fp = sum(counts[c]["detected"] for c in NEGATIVE)
-    fpr = fp / neg_n if neg_n else 0.0
-    table: dict[str, dict[str, float]] = {}
-    for c in CATEGORIES:
-        k, d = counts[c]["n"], counts[c]["detected"]
-        if c in POSITIVE:
-            p, r, f = _prf(d, fpr * k, k - d)
-            table[c] = {"n": k, "detected": d, "precision": p, "recall": r, "f1": f}
-        else:
-            table[c] = {"n": k, "detected": d, "false_positive_rate": d / k if k else 0.0}
-    tp = sum(counts[c]["detected"] for c in POSITIVE)
-    pos_n = sum(counts[c]["n"] for c in POSITIVE)
-    p, r, f = _prf(tp, fp, pos_n - tp)
-    table["overall"] = {"n": pos_n + neg_n, "detected": tp + fp, "precision": p, "recall": r,
-                        "f1": f, "false_positive_rate": fpr}
-    table["_scores"] = scores  # type: ignore[assignment]
-    return table
-
-
-def format_table(table: dict[str, dict[str, float]]) -> str:
-    lines = [f"{'category':<18}{'n':>5}{'det':>5}{'prec':>7}{'recall':>8}{'f1':>7}{'fpr':>7}"]
-    for c in (*CATEGORIES, "overall"):
-        row = table[c]
-        def cell(key: str, row: dict = row) -> str:
-            return f"{row[key]:.3f}" if key in row else "-"
-        lines.append(f"{c:<18}{int(row['n']):>5}{int(row['detected']):>5}{cell('precision'):>7}"
-                     f"{cell('recall'):>8}{cell('f1'):>7}{cell('false_positive_rate'):>7}")
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=50, help="samples per category")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dump", type=Path, help="save misclassified images here")
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    table = evaluate(args.n, args.seed, dump=args.dump)
-    print(format_table(table))
-    print(f"{len(CATEGORIES) * args.n} images in {time.perf_counter() - start:.1f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

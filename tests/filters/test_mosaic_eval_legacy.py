@@ -1,4 +1,5 @@
-"""The evaluation set at a small size: it runs, it is reproducible, the detector clears a floor."""
+"""The first evaluation set (``filters.mosaic_eval.legacy``): reproducible, with pastes
+that show. The widened set is tested in ``test_mosaic_eval_families.py``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from filters.mosaic_eval import (
+from filters.mosaic_eval.legacy import (
     CATEGORIES,
     MAX_REDRAWS,
     MIN_VISIBLE_CHANGE,
@@ -15,13 +16,8 @@ from filters.mosaic_eval import (
     _luma_change,
     _paste,
     _paste_visibly,
-    evaluate,
-    format_table,
     generate,
-    main,
 )
-
-N = 3  # per category: 36 images, a few seconds
 
 
 def test_generator_is_reproducible_and_labelled() -> None:
@@ -90,24 +86,3 @@ def test_a_paste_that_shows_nowhere_gives_up_after_the_redraws() -> None:
     assert _paste_visibly(img, (100, 60, 220, 180), unchanged,
                           lambda rng: _face_box(rng, 400, 600)) is None
     assert len(calls) == MAX_REDRAWS + 1
-
-
-def test_small_evaluation_clears_the_floor() -> None:
-    table = evaluate(N, seed=0)
-    overall = table["overall"]
-    assert overall["n"] == N * len(CATEGORIES)
-    # Floors under what seed 0 gives at this size (precision 1.0, recall 0.83; seeds
-    # 1-5 0.92-1.0 and 0.75-1.0), so that the test catches a broken detector, not noise
-    # of a 36-image sample: one false positive or one miss more passes, two do not.
-    assert overall["precision"] >= 0.85
-    assert overall["recall"] >= 0.75
-    assert table["clean"]["false_positive_rate"] == 0.0
-    assert table["pixelate_center"]["recall"] >= 2 / 3
-
-
-def test_cli_prints_the_table(capsys) -> None:
-    assert main(["--n", "1", "--seed", "1"]) == 0
-    out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["category", "n", "det", "prec", "recall", "f1", "fpr"]
-    assert "overall" in out
-    assert format_table(evaluate(1, seed=1)).splitlines()[-1].startswith("overall")

@@ -1,0 +1,5 @@
+import sys
+
+from filters.mosaic_eval import main
+
+sys.exit(main())
