@@ -58,6 +58,28 @@ SELECTION_RULES: tuple[Guideline, ...] = (
     ),
 )
 
+# What each score means, beside the 1-5 buttons. The paper (§7.5) gives the rules and
+# says only 5s are kept; these anchors restate the rules per score so that annotators
+# and inspectors read the scale alike (the calibration its §7.6 "rule bias" asks for).
+SCORE_ANCHORS: tuple[Guideline, ...] = (
+    Guideline(
+        "5",
+        "Select",
+        "S1 and S2 hold, and most of S3-S8: a 128-512 word, 4-10 sentence description "
+        "comes easily.",
+    ),
+    Guideline(
+        "4",
+        "Good, not enough",
+        "S1 and S2 hold but only a few of S3-S8 (one clear subject, little interaction or story).",
+    ),
+    Guideline("3", "Plain", "Describable in well under 128 words: few objects or attributes."),
+    Guideline("2", "Weak", "Little to describe, or blurred, dark or cluttered."),
+    Guideline(
+        "1", "Reject", "Breaks S2 (trademark, added text, mosaic) or shows nothing to describe."
+    ),
+)
+
 # §3.2.2 Description Annotation Rule. D1, D2, D3, D4 and D7 are also checked by
 # validators/description.py; D5 and D6 need a human reader.
 DESCRIPTION_RULES: tuple[Guideline, ...] = (

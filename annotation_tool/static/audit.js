@@ -32,6 +32,8 @@
   function showRevision(rev) {
     const box = document.getElementById("revision");
     box.hidden = !rev;
+    // The diff holds the whole new text: the plain copy is shown on request only.
+    document.getElementById("description").hidden = !!rev;
     if (!rev) return;
     document.getElementById("revision-badge").textContent = `Revision ${rev.audit_cycle - 1}`;
     document.getElementById("revision-title").textContent = `v${rev.version}, resubmitted after v${rev.previous_version} was rejected`;
@@ -82,6 +84,11 @@
 
   document.getElementById("accept").addEventListener("click", () => decide("accept"));
   document.getElementById("reject").addEventListener("click", () => decide("reject"));
+  document.getElementById("show-clean").addEventListener("click", (e) => {
+    e.preventDefault();
+    const plain = document.getElementById("description");
+    plain.hidden = !plain.hidden;
+  });
   ruleBoxes.forEach((b) => b.addEventListener("change", () => { acceptArmed = false; }));
   // e.code: on macOS Alt+A types "å", so e.key is no use there.
   document.addEventListener("keydown", (e) => {

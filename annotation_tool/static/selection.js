@@ -103,7 +103,14 @@
   scoreButtons.forEach((b) => b.addEventListener("click", () => choose(Number(b.dataset.score))));
   document.getElementById("submit").addEventListener("click", submit);
   document.addEventListener("keydown", (e) => {
-    if (PI.typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+    // Shift+1-8 ticks rule S1-S8 (e.code: Shift+1 is "!" on one layout, "1" on another).
+    const rule = /^Digit([1-8])$/.exec(e.code);
+    if (rule && e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey && !PI.typing(e)) {
+      const box = checks[Number(rule[1]) - 1];
+      if (box) { box.checked = !box.checked; e.preventDefault(); }
+      return;
+    }
+    if (PI.typing(e) || e.ctrlKey || e.metaKey || e.altKey) { if (viewer.handleKey(e)) e.preventDefault(); return; }
     if (/^[1-5]$/.test(e.key)) { choose(Number(e.key)); e.preventDefault(); }
     else if (e.key === "Enter") { e.preventDefault(); submit(); }
     else if (e.key === "ArrowRight") { e.preventDefault(); forward(); }

@@ -24,7 +24,12 @@ from annotation_tool.api.schemas.common import PathId
 from annotation_tool.contexts import projects
 from annotation_tool.contexts.claims import Task
 from annotation_tool.errors import NotFoundError
-from annotation_tool.guidelines import DESCRIPTION_RULES, SELECTION_RULES, STUDY_ASPECTS
+from annotation_tool.guidelines import (
+    DESCRIPTION_RULES,
+    SCORE_ANCHORS,
+    SELECTION_RULES,
+    STUDY_ASPECTS,
+)
 from annotation_tool.models import Item, Project, ProjectKind
 from annotation_tool.validators.description import RULE_CONFIG
 
@@ -162,6 +167,7 @@ def task_page(
         # "<" escaped so no string in the JSON can close the <script> block.
         page_json=json.dumps(page).replace("<", "\\u003c"),
         selection_rules=SELECTION_RULES,
+        score_anchors=SCORE_ANCHORS,
         description_rules=DESCRIPTION_RULES,
         aspects=STUDY_ASPECTS,
     )

@@ -232,3 +232,58 @@ def test_the_session_banner_goes_once_saving_resumes(live_server, new_page, db, 
     ui_login(other, live_server, "ann", PASSWORD, "/projects")
     expect(page.locator("#save-state")).to_have_text("saved", timeout=15_000)
     expect(page.locator("#banner")).to_be_hidden()
+
+
+def fits(page, selector: str) -> None:  # type: ignore[no-untyped-def]
+    """The element is on screen without scrolling the page or the side panel."""
+    box = page.locator(selector).bounding_box()
+    assert box is not None, selector
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 900, (selector, box)
+    scrolled = page.evaluate("() => [window.scrollY, document.querySelector('aside').scrollTop]")
+    assert scrolled == [0, 0]
+
+
+def test_rubric_rule_keys_and_everything_at_1440x900(live_server, browser, db, images, fresh):
+    ann = make_user(db, "ann", "annotator")
+    rev = make_user(db, "rev", "reviewer")
+    make_user(db, "rita", "reviewer")
+    project = make_project(db)
+    make_item(db, project, images["coffee"], image_id="sel")
+    inspected = make_item(
+        db, project, images["rocket"], stage=Stage.INSPECTION_1, annotator_id=ann.id
+    )
+    add_score(db, inspected, ann, 0, 4)
+    make_item(db, project, images["chelsea"], stage=Stage.DESCRIPTION, image_id="desc")
+    revised_item(db, project, images, ann, rev)
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/selection")
+    expect(page.locator("#rubric dt")).to_have_text(["5", "4", "3", "2", "1"])
+    expect(page.locator("#rubric")).to_contain_text("Select: S1 and S2 hold")
+    expect(page.locator("#item-meta")).to_contain_text("item ")
+    for selector in ("#submit", "#shortcuts", "#scores", "#rubric"):
+        fits(page, selector)
+    page.keyboard.press("Shift+Digit3")  # tick S3 by key
+    page.keyboard.press("Shift+Digit5")
+    page.keyboard.press("Shift+Digit5")  # and untick S5
+    expect(page.locator("#checklist input:checked")).to_have_count(1)
+    page.keyboard.press("5")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_have_text("The queue is empty. Thank you!")
+    db = fresh()
+    assert db.query(Score).filter_by(round=0).order_by(Score.id).all()[-1].checklist == ["S3"]
+    page.goto(f"{live_server.url}/projects/{project.id}/tasks/description")
+    expect(page.locator("#item-meta")).to_contain_text("item ")
+    for selector in ("#submit", "#shortcuts", "#save-state", "#skip-bar"):
+        fits(page, selector)
+    page.click("#logout")
+    page.wait_for_url(f"{live_server.url}/login")
+    for user, task, selectors in (
+        ("rita", "inspection", ("#submit", "#shortcuts", "#rubric")),
+        ("rita", "audit", ("#accept", "#reject", "#shortcuts", "#revision")),
+    ):
+        ui_login(page, live_server, user, PASSWORD, f"/projects/{project.id}/tasks/{task}")
+        expect(page.locator("#item-meta")).to_contain_text("item ")
+        for selector in selectors:
+            fits(page, selector)
+    context.close()
