@@ -2,7 +2,7 @@
 # (idempotent: a second run skips what is already installed).
 PY := .venv/bin/python
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test test-fast lint
 
 setup:
 	bash scripts/setup.sh
@@ -17,3 +17,10 @@ test: setup
 	bash scripts/setup_test_system.sh
 	.venv/bin/ruff check .
 	.venv/bin/pytest -p no:cacheprovider
+
+# The inner loop while developing: everything but the tests marked `slow` (whole jobs,
+# vLLM engines and servers, Ray actors, streaming, browsers). CI runs `make test`.
+test-fast: setup
+	bash scripts/setup_test_system.sh
+	.venv/bin/ruff check .
+	.venv/bin/pytest -p no:cacheprovider -m "not slow"

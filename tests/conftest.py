@@ -6,14 +6,34 @@ import io
 import os
 from pathlib import Path
 
-import numpy as np
-import pytest
-from PIL import Image
+# OpenBLAS's threads spin while they wait for work. With a second process busy on these
+# 2-core machines (Ray workers, a subprocess job, another test run), the spaCy tagger's
+# numpy matmuls (stats/text_stats.py) then crawl: one test took 105 s instead of 5. One
+# BLAS thread per process; set before numpy loads OpenBLAS, which reads it only then.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 # Tests never reach a model hub, even by accident.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS_DIR = REPO_ROOT / "tests"
+
+# `pytest -m "not slow"` is the inner loop; CI runs everything. Most slow files carry
+# their own `pytestmark = pytest.mark.slow` (whole jobs, vLLM engines and servers, Ray,
+# streaming); the browser tests are marked here by path, a folder or file at a time.
+SLOW_PATHS = ("annotation_tool/e2e/", "paraimage/runview/test_report_browser.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(TESTS_DIR) and (
+            item.path.relative_to(TESTS_DIR).as_posix().startswith(SLOW_PATHS)
+        ):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

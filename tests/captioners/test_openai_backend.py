@@ -84,6 +84,7 @@ def image_rows(n: int) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow  # a real `vllm serve`
 def test_captions_through_a_real_vllm_server(vllm_server: str) -> None:
     check_server(config(vllm_server))
     captioner = OpenAICaptioner(config(vllm_server), SERVED_NAME, SERVED_NAME)
@@ -97,6 +98,7 @@ def test_captions_through_a_real_vllm_server(vllm_server: str) -> None:
         assert row["caption_raw"]
 
 
+@pytest.mark.slow  # a real `vllm serve`
 def test_wrong_model_name_is_named(vllm_server: str) -> None:
     wrong = OpenAICaptionerConfig(backend="openai", model="llava-13b", base_url=vllm_server)
     with pytest.raises(ServerUnavailableError) as error:
@@ -191,6 +193,7 @@ def test_an_image_that_keeps_failing_becomes_an_error_row(scripted) -> None:  # 
     assert row["error"].startswith("caption_failed: InternalServerError: ")
 
 
+@pytest.mark.slow  # a real `vllm serve` and the whole job in a subprocess
 def test_recaption_job_through_the_openai_backend(
     vllm_server: str, tmp_path: Path, paraimage_cache: Path
 ) -> None:

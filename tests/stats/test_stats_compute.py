@@ -117,6 +117,7 @@ def ray_session():
     ray.shutdown()
 
 
+@pytest.mark.slow  # Ray actors
 def test_ray_workers_give_the_same_partials(
     ray_session, manifests: list[Path], tmp_path: Path
 ) -> None:
@@ -138,6 +139,7 @@ def test_ray_workers_give_the_same_partials(
     assert not list((tmp_path / "ray").glob("_*"))
 
 
+@pytest.mark.slow  # Ray actors
 def test_more_workers_than_cpus_run_on_those_that_fit(
     ray_session, manifests: list[Path], tmp_path: Path
 ) -> None:
@@ -157,6 +159,7 @@ def test_more_workers_than_cpus_run_on_those_that_fit(
     assert pq.read_table(list(ray_run.outputs)).sort_by(key).to_pylist() == want.to_pylist()
 
 
+@pytest.mark.slow  # Ray actors
 def test_ray_workers_on_an_empty_file_write_an_empty_partial(
     ray_session, tmp_path: Path
 ) -> None:
@@ -171,6 +174,7 @@ def test_ray_workers_on_an_empty_file_write_an_empty_partial(
     assert table.schema == output_schema({"caption": ""}, keep_text=False)
 
 
+@pytest.mark.slow  # Ray actors
 def test_a_worker_that_cannot_start_fails_the_run_and_keeps_the_old_partials(
     ray_session, manifests: list[Path], tmp_path: Path
 ) -> None:
@@ -183,6 +187,7 @@ def test_a_worker_that_cannot_start_fails_the_run_and_keeps_the_old_partials(
     assert tuple(sorted(out.glob("*.parquet"))) == before.outputs
 
 
+@pytest.mark.slow  # Ray actors
 def test_actor_methods_run_on_the_main_thread(ray_session) -> None:
     # PartialWriter relies on it: retain_heap()'s mallopt reaches the main thread's heap,
     # not those of other threads (Ray Data's UDF threads need RETAINED_HEAP_ENV)

@@ -15,9 +15,13 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from stats_helpers import manifest_row
 
 from paraimage.manifest import MANIFEST_SCHEMA, to_table
+
+# 12,000 padded rows through the stats command, twice, in subprocesses
+pytestmark = pytest.mark.slow
 
 ROWS = 10_000
 BASELINE_ROWS = 2_000
