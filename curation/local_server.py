@@ -10,6 +10,8 @@ real ones without leaving the machine. Paths:
 * anything else: 404.
 
 It records each request's User-Agent, so tests can check what a crawler sent.
+``BackgroundHTTPServer`` is the server itself, for any handler: the tests' own servers
+(a scripted OpenAI endpoint, a flaky file server) run on it too.
 """
 
 from __future__ import annotations
@@ -20,9 +22,36 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 HTML_PAGE = b"<!doctype html><html><body><p>This image is no longer here.</p></body></html>"
+
+
+class BackgroundHTTPServer:
+    """A threading HTTP server on 127.0.0.1 (``port=0``: a free one), serving from a
+    daemon thread until ``stop()``."""
+
+    def __init__(self, handler: Any, port: int = 0) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> BackgroundHTTPServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self._thread.join()
+            self._thread = None
 
 
 class LocalImageServer:
@@ -31,14 +60,13 @@ class LocalImageServer:
         self.slow_seconds = slow_seconds
         self.user_agents: list[str] = []
         self._port = port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundHTTPServer | None = None
 
     @property
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("server is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.url
 
     def url(self, name: str, route: str = "img") -> str:
         return f"{self.base_url}/{route}/{name}"
@@ -87,13 +115,9 @@ class LocalImageServer:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass  # thousands of requests per benchmark: keep stderr readable
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = BackgroundHTTPServer(Handler, self._port)
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None

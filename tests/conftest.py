@@ -1,10 +1,14 @@
-"""Shared fixtures: a tiny random-weight LLaVA, real photographs, and an offline env."""
+"""Shared fixtures: a tiny random-weight LLaVA, real photographs, a local HTTP server,
+and an offline env."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # OpenBLAS's threads spin while they wait for work. With a second process busy on these
 # 2-core machines (Ray workers, a subprocess job, another test run), the spaCy tagger's
@@ -15,6 +19,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
+
+if TYPE_CHECKING:
+    from curation.local_server import BackgroundHTTPServer
 
 # Tests never reach a model hub, even by accident.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -49,6 +56,26 @@ def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from captioners.tiny_llava import build_tiny_llava
 
     return build_tiny_llava(tmp_path_factory.mktemp("models") / "tiny-llava")
+
+
+@pytest.fixture
+def http_server() -> Iterator[Callable[..., BackgroundHTTPServer]]:
+    """``http_server(handler)`` starts a server on 127.0.0.1 for this test, with
+    ``directory=`` for a handler that serves a folder (``SimpleHTTPRequestHandler`` and
+    its subclasses); each is stopped after the test. Tests never reach the network."""
+    from curation.local_server import BackgroundHTTPServer
+
+    started: list[BackgroundHTTPServer] = []
+
+    def start(handler: type, directory: Path | None = None) -> BackgroundHTTPServer:
+        factory = handler if directory is None else functools.partial(
+            handler, directory=str(directory))
+        started.append(BackgroundHTTPServer(factory))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def jpeg_bytes(array: np.ndarray, quality: int = 90) -> bytes:

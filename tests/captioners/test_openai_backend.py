@@ -12,9 +12,10 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -144,13 +145,9 @@ class ScriptedServer(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def scripted() -> Iterator[tuple[str, type[ScriptedServer]]]:
+def scripted(http_server: Callable[..., Any]) -> tuple[str, type[ScriptedServer]]:
     handler = type("Handler", (ScriptedServer,), {"script": [], "seen": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
-    server.shutdown()
+    return f"{http_server(handler).url}/v1", handler
 
 
 def test_429_and_5xx_are_retried_then_succeed(scripted) -> None:  # type: ignore[no-untyped-def]

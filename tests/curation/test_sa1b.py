@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import functools
 import http.server
 import io
 import json
 import re
 import tarfile
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from PIL import Image
 from pydantic import ValidationError
 
 from curation.image_ref import open_image_ref, tar_ref
+from curation.local_server import BackgroundHTTPServer
 from curation.probe import IMAGE_BYTES
 from curation.sa1b import SA1BSource, SA1BSourceConfig, SA1BSourceError
 from paraimage.manifest import MANIFEST_COLUMNS, record_id
@@ -229,35 +229,24 @@ class FlakyHandler(http.server.SimpleHTTPRequestHandler):
             super().do_GET()
 
 
+@dataclass
 class Server:
-    """A static file server on 127.0.0.1 that a test can break or stop half-way."""
+    """The test's file server, which it can break (``faults``) or stop half-way."""
 
-    def __init__(self, root: Path) -> None:
-        self.faults: dict[str, list[str]] = {}
-        handler_class = type("Handler", (FlakyHandler,), {"faults": self.faults})
-        handler = functools.partial(handler_class, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        self.running = True
-
-    def stop(self) -> None:
-        if self.running:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.thread.join()
-            self.running = False
+    url: str
+    faults: dict[str, list[str]]
+    stop: Callable[[], None]
 
 
 @pytest.fixture()
-def served(tmp_path: Path, photos: dict[str, bytes]) -> Iterator[tuple[Server, dict[str, Path]]]:
+def served(
+    tmp_path: Path, photos: dict[str, bytes], http_server: Callable[..., BackgroundHTTPServer]
+) -> tuple[Server, dict[str, Path]]:
     tars = make_tars(tmp_path / "www", photos)
-    server = Server(tmp_path / "www")
-    try:
-        yield server, tars
-    finally:
-        server.stop()
+    faults: dict[str, list[str]] = {}
+    handler = type("Handler", (FlakyHandler,), {"faults": faults})
+    running = http_server(handler, directory=tmp_path / "www")
+    return Server(running.url, faults, running.stop), tars
 
 
 def local_rows(tars: dict[str, Path]) -> list[list[dict[str, Any]]]:

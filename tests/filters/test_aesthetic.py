@@ -7,11 +7,10 @@ head shape is checked separately.
 
 from __future__ import annotations
 
-import functools
 import http.server
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import open_clip
 import pytest
@@ -141,17 +140,10 @@ def test_head_of_the_wrong_width_fails_clearly(head_file: Path, tmp_path: Path) 
 
 
 @pytest.fixture()
-def http_dir(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+def http_dir(tmp_path: Path, http_server: Callable[..., Any]) -> tuple[Path, str]:
     serve = tmp_path / "www"
     serve.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(serve))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield serve, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    return serve, http_server(http.server.SimpleHTTPRequestHandler, directory=serve).url
 
 
 def test_head_by_url_is_downloaded_once(http_dir: tuple[Path, str], tmp_path: Path) -> None:
