@@ -6,10 +6,11 @@ paths) is what ``OUT/_export/options.json`` records and a rerun must match.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import ByteSize, TypeAdapter, ValidationError
 
 from captioners.qa import QUALITY_FLAGS
 from paraimage.export.mixing import CAPTION_VARIANT_PREFIX, is_caption_variant
@@ -41,9 +42,7 @@ DEFAULT_ROW_GROUP_ROWS = 100
 # img2dataset's naming: zero-padded, so a brace pattern or a glob lists them in order.
 SHARD_DIGITS = 5
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
-          "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+_BYTE_SIZE = TypeAdapter(ByteSize)
 
 
 class ExportError(ValueError):
@@ -51,15 +50,14 @@ class ExportError(ValueError):
 
 
 def parse_size(text: str) -> int:
-    """``"500MB"``, ``"1GiB"``, ``"2e9"``-free plain numbers: bytes as an int."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ExportError(f"not a size: {text!r} (e.g. 500MB, 1GB, 2GiB, 1000000)")
-    number, unit = match.groups()
-    unit = (unit or "").lower().removesuffix("b")
-    if unit not in _UNITS:
-        raise ExportError(f"unknown size unit in {text!r}")
-    value = int(float(number) * _UNITS[unit])
+    """``"500MB"``, ``"1GiB"``, ``"1.5k"``, plain numbers: bytes as an int (pydantic's
+    ``ByteSize``: k/M/G/T(B) are powers of 1000, KiB/MiB/GiB/TiB of 1024)."""
+    try:
+        value = int(_BYTE_SIZE.validate_python(text))
+    except ValidationError as exc:
+        if exc.errors()[0]["type"] == "byte_size_unit":
+            raise ExportError(f"unknown size unit in {text!r}") from None
+        raise ExportError(f"not a size: {text!r} (e.g. 500MB, 1GB, 2GiB, 1000000)") from None
     if value <= 0:
         raise ExportError(f"size must be positive: {text!r}")
     return value

@@ -52,6 +52,11 @@ def test_card_of_a_run_with_reports(small_run: SmallRun, tmp_path: Path) -> None
                     "### Length buckets (share of texts, words)"):
         assert heading in lines
     assert "### Tables" not in lines and "Generated " not in card
+    assert "\n\n\n" not in card and card.endswith(".\n")  # one blank line between blocks
+    report = json.loads((out / "_export" / "report.json").read_text())
+    total = sum(shard["bytes"] for shard in report["shards"])
+    assert 1_000 < total < 1_000_000  # the sample shards: kilobytes
+    assert f"| bytes | {total:,} ({total / 1000:.1f}KB) |" in lines
     plots = sorted(p.name for p in (out / "plots").iterdir())
     assert plots == ["captioners.png", "length_distribution.png", "top_nouns.png"]
     for name in plots:
