@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar
 import yaml
 from pydantic import (
     BaseModel,
+    ByteSize,
     ConfigDict,
     Field,
     ValidationError,
@@ -125,6 +126,11 @@ class RayConfig(_Strict):
         1.0, gt=0, description="CPUs per CPU-stage task; fractions keep 2-core boxes moving"
     )
     cpu_batch_size: int = Field(32, gt=0, description="rows per CPU-stage batch")
+    driver_buffer_bytes: ByteSize = Field(
+        ByteSize(256 * 2**20), gt=0,
+        description="rows of unfinished shards the driver holds in memory (e.g. 256MiB); "
+        "past it the largest is spilled to RUN_DIR/spill/ (docs/design-notes.md)",
+    )
 
 
 class JobConfig(_Strict):

@@ -2,7 +2,7 @@
 
 CPU stages run as Ray tasks (fractional CPUs so small machines never stall); stages
 that hold a model run as actor pools sized from the config. The driver only pulls the
-finished, image-free rows and hands them to the ``ShardCollector``.
+finished, image-free blocks and hands them to the ``ShardCollector``.
 """
 
 from __future__ import annotations
@@ -146,6 +146,12 @@ def _actor_pool_args(stage: ActorStage) -> dict[str, Any]:
     }
 
 
+def iter_output_batches(dataset) -> Iterator[Batch]:
+    """The pipeline's output blocks as they finish, as Arrow tables: the driver never
+    makes a Python object per row."""
+    yield from dataset.iter_batches(batch_size=None, batch_format="pyarrow")
+
+
 def iter_output_rows(dataset) -> Iterator[dict[str, Any]]:
-    for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+    for batch in iter_output_batches(dataset):
         yield from batch.to_pylist()
