@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from paraimage.rundir import LOCK_FILES
+
 LOGS_DIR = "logs"
 PROGRESS_INTERVAL_S = 10.0
 HEARTBEAT_S = 60.0  # off a terminal, a line at least this often even without news
@@ -115,6 +117,15 @@ def dashboard_url() -> str | None:
     return url if url.startswith("http") else f"http://{url}"
 
 
+def _run_dir_made(run_dir: Path) -> bool:
+    """The run directory exists for more than this invocation's lock (which goes with
+    it when nothing else was made: a run that could not be planned)."""
+    if not run_dir.is_dir():
+        return False
+    names = {path.name for path in run_dir.iterdir()}
+    return not names or not names <= set(LOCK_FILES)
+
+
 class QuietConsole:
     """See the module docstring. ``verbose=True`` changes nothing."""
 
@@ -158,7 +169,7 @@ class QuietConsole:
             sys.stderr = os.fdopen(os.dup(console_fd), "w", buffering=1)
         digest: Counter[str] = Counter()
         kept_tmp = False
-        if self.run_dir.is_dir():
+        if _run_dir_made(self.run_dir):
             logs = self.run_dir / LOGS_DIR
             logs.mkdir(exist_ok=True)
             self.log_path = logs / f"driver-{self.stamp}.log"

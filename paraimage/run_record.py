@@ -9,7 +9,11 @@ cannot record its end; the next invocation marks it ``interrupted`` and leaves i
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import subprocess
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -91,13 +95,42 @@ def mark_unfinished(invocations: list[dict[str, Any]]) -> int:
     return len(unfinished)
 
 
+class Stopped(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+    """The process was asked to stop (SIGTERM: `ray job stop`, a scheduler, kill)."""
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM raises ``Stopped`` in the main thread, so the invocation is recorded as
+    interrupted and the run directory's lock is let go in order (a SIGKILL needs
+    neither: the next invocation marks it, the kernel frees the lock)."""
+    def stop(signum: int, frame: Any) -> None:
+        raise Stopped(f"stopped by {signal.Signals(signum).name}")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def is_sigterm_exit(error: BaseException) -> bool:
+    """Ray's driver turns SIGTERM into ``sys.exit(15)`` (``ray.init`` installs it)."""
+    return isinstance(error, SystemExit) and error.code == signal.SIGTERM
+
+
 def end_invocation(invocation: dict[str, Any], error: BaseException | None = None) -> None:
     """Record how ``invocation`` ended: completed, or failed / interrupted by ``error``."""
     invocation["ended"] = now_iso()
     if error is None:
         invocation["outcome"] = OUTCOME_COMPLETED
-    elif isinstance(error, KeyboardInterrupt):
+    elif isinstance(error, KeyboardInterrupt | Stopped) or is_sigterm_exit(error):
         invocation["outcome"] = OUTCOME_INTERRUPTED
+        if not isinstance(error, KeyboardInterrupt):
+            invocation["error"] = "stopped by SIGTERM"
     else:
         invocation["outcome"] = OUTCOME_FAILED
         invocation["error"] = f"{type(error).__name__}: {error}"

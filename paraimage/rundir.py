@@ -6,6 +6,8 @@ Layout (docs/manifest.md)::
     RUN_DIR/plan.json              the shards, fixed at the first invocation
     RUN_DIR/manifests/<shard>.parquet   one per input shard, written atomically
     RUN_DIR/run.json               run record: versions, commit, invocations, counts
+    RUN_DIR/run.lock               held (flock) by the one invocation working on the run
+    RUN_DIR/spill/                 rows of unfinished shards the driver set aside
 
 A manifest exists under its final name only once complete (temp file + rename), so
 "complete" is "present with the planned row count"; a killed run leaves at most a
@@ -17,21 +19,31 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import yaml
+from filelock import FileLock, Timeout
 
 from curation.base import BaseSource, ShardSpec
+from paraimage.atomic import TMP_SUFFIX, atomic_write
 
-TMP_SUFFIX = ".tmp"
+LOCK_FILES = ("run.lock", "run.lock.json")  # the lock and its holder's description
+# run directories this process holds (RunDir.locked is re-entrant within a process)
+_HELD: set[Path] = set()
 
 
 class RunDirError(RuntimeError):
     """The run directory belongs to another configuration or is damaged."""
+
+
+class RunDirBusyError(RunDirError):
+    """Another invocation (alive) works on this run directory."""
 
 
 def check_writable(directory: Path) -> None:
@@ -58,10 +70,14 @@ def check_writable(directory: Path) -> None:
     os.unlink(probe)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}{TMP_SUFFIX}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def submitted_job_id() -> str | None:
+    """The ``ray job submit`` id of this process's job (Ray gives a job's driver its
+    metadata in RAY_JOB_CONFIG_JSON_ENV_VAR), or None for a driver started by hand."""
+    try:
+        config = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") or "{}")
+        return (config.get("metadata") or {}).get("job_submission_id")
+    except (ValueError, AttributeError):
+        return None
 
 
 class RunDir:
@@ -71,6 +87,56 @@ class RunDir:
         self.plan_path = root / "plan.json"
         self.config_path = root / "config.yaml"
         self.record_path = root / "run.json"
+        self.lock_path, self.holder_path = (root / name for name in LOCK_FILES)
+        self.spill = root / "spill"
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run directory for one invocation; a second is refused at once.
+
+        An OS file lock (flock) is released by the kernel when its holder dies, however
+        it dies (SIGKILL, a lost node, `ray job stop`), so a dead holder never blocks a
+        rerun; on NFS it needs NFSv4 or lockd, as any shared-file lock does."""
+        key = self.root.resolve()
+        if key in _HELD:  # the job took it early (before loading models); run_job again
+            yield
+            return
+        created = not self.root.exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.lock_path, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunDirBusyError(
+                f"{self.root} is in use by another run ({self._holder()}); wait for it "
+                "to end, or stop it (`ray job stop ID`, or kill the process), then run "
+                "the same command again to resume"
+            ) from None
+        try:
+            holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                      "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                      "ray_job": submitted_job_id()}
+            atomic_write(self.holder_path, json.dumps(holder))
+            _HELD.add(key)
+            yield
+        finally:
+            _HELD.discard(key)
+            self.holder_path.unlink(missing_ok=True)
+            lock.release()
+            if created and [p.name for p in self.root.iterdir()] == [self.lock_path.name]:
+                # an invocation that stopped before any work (planning failed) leaves
+                # no half-made run directory behind
+                self.lock_path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    self.root.rmdir()
+
+    def _holder(self) -> str:
+        try:
+            holder = json.loads(self.holder_path.read_text())
+        except (OSError, ValueError):
+            return "its holder did not say who it is"
+        job = f", job {holder['ray_job']}" if holder.get("ray_job") else ""
+        return f"pid {holder.get('pid')} on {holder.get('host')}{job}, since {holder.get('since')}"
 
     @contextlib.contextmanager
     def _damaged(self, path: Path) -> Iterator[None]:
@@ -104,9 +170,12 @@ class RunDir:
         self.manifests.mkdir(parents=True, exist_ok=True)
         if not self.config_path.exists():
             document = {"fingerprint": fingerprint, "config": config_snapshot}
-            atomic_write_text(self.config_path, yaml.safe_dump(document, sort_keys=False))
+            atomic_write(self.config_path, yaml.safe_dump(document, sort_keys=False))
         for leftover in self.manifests.glob(f"*{TMP_SUFFIX}"):
             leftover.unlink()  # a killed writer's partial file; its shard is redone
+        # rows a killed invocation set aside for shards it never finished: redone too
+        for leftover in self.spill.glob("*.arrow") if self.spill.is_dir() else ():
+            leftover.unlink()
 
     def load_plan(self) -> list[ShardSpec] | None:
         """The plan fixed at the first invocation, or None before there is one."""
@@ -127,7 +196,7 @@ class RunDir:
 
     def save_plan(self, shards: Sequence[ShardSpec]) -> None:
         payload = {"shards": [shard.to_dict() for shard in shards]}
-        atomic_write_text(self.plan_path, json.dumps(payload, indent=1))
+        atomic_write(self.plan_path, json.dumps(payload, indent=1))
 
     def load_or_create_plan(self, source: BaseSource) -> list[ShardSpec]:
         shards = self.load_plan()
@@ -158,4 +227,4 @@ class RunDir:
         return {}
 
     def write_record(self, record: dict[str, Any]) -> None:
-        atomic_write_text(self.record_path, json.dumps(record, indent=1, default=str))
+        atomic_write(self.record_path, json.dumps(record, indent=1, default=str))

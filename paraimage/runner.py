@@ -16,6 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from curation.base import BaseSource, ShardSpec
 from paraimage import console
 from paraimage.config import JobConfig
@@ -24,11 +27,17 @@ from paraimage.engine import (
     Stage,
     build_dataset,
     check_resources,
-    iter_output_rows,
+    iter_output_batches,
+)
+from paraimage.recovery import (
+    ClusterLostError,
+    RecoveringCollector,
+    alive_nodes,
+    lost_cluster_message,
+    ray_lost_errors,
 )
 from paraimage.run_record import end_invocation, mark_unfinished, new_invocation
 from paraimage.rundir import RunDir
-from paraimage.shard_writer import ShardCollector
 from paraimage.summary import RunSummary, format_summary, summarize
 
 log = logging.getLogger("paraimage")
@@ -72,7 +81,25 @@ def run_job(
     ``on_manifest_written`` is called with each shard's manifest as it is written (the
     statistics' rollups); its failure is logged, not fatal: a finalizer redoes it."""
     run_dir = RunDir(config.run.directory)
+    # one invocation per run directory: a second one, while the first lives, is refused
+    with run_dir.locked():
+        return _run_locked(config, source, stages, run_dir, argv, finalizers,
+                           on_manifest_written)
+
+
+def _run_locked(
+    config: JobConfig,
+    source: BaseSource,
+    stages: list[Stage],
+    run_dir: RunDir,
+    argv: list[str] | None,
+    finalizers: Sequence[Finalizer],
+    on_manifest_written: Callable[[RunDir, Path], None] | None,
+) -> RunSummary:
     fingerprint = config.fingerprint()
+    # seconds per step of this invocation, for run.json (where did the time go)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
     # planning comes before anything is written: a source that cannot be planned (an
     # empty one, a tar that cannot be fetched) leaves no half-made run directory
     run_dir.check_config(fingerprint)
@@ -83,8 +110,11 @@ def run_job(
     run_dir.prepare(config.model_dump(mode="json"), fingerprint)
     if planned_now:
         run_dir.save_plan(shards)
+    timings["plan"] = time.perf_counter() - clock
     run_id = f"{config.run.name}-{fingerprint}"
+    clock = time.perf_counter()
     pending = run_dir.pending(shards)
+    timings["find complete shards"] = time.perf_counter() - clock
     total_records = sum(shard.n_records for shard in shards)
     print(
         f"[paraimage] run {run_id} in {run_dir.root}: {len(shards)} shards "
@@ -102,7 +132,7 @@ def run_job(
     run_dir.write_record(record)
     try:
         summary, collector = _run_recorded(config, source, stages, run_id, run_dir,
-                                           pending, finalizers, on_manifest_written)
+                                           pending, finalizers, on_manifest_written, timings)
     except BaseException as exc:
         end_invocation(invocation, exc)
         with contextlib.suppress(OSError):  # the error itself matters more
@@ -112,6 +142,8 @@ def run_job(
     invocation.update(
         shards_written=collector.written if collector else [],
         summary=summary.to_dict(),
+        recovered=collector.recovery if collector else {},
+        timings_s={step: round(seconds, 3) for step, seconds in timings.items()},
     )
     record["counts"] = summary.to_dict()
     run_dir.write_record(record)
@@ -129,23 +161,42 @@ def _run_recorded(
     pending: list[ShardSpec],
     finalizers: Sequence[Finalizer],
     on_manifest_written: Callable[[RunDir, Path], None] | None,
-) -> tuple[RunSummary, ShardCollector | None]:
+    timings: dict[str, float],
+) -> tuple[RunSummary, RecoveringCollector | None]:
     """The shards, then the finalizers, then the summary of all manifests."""
     started = time.perf_counter()
     with source.session():
         collector = _process(config, source, stages, run_id, run_dir, pending,
                              on_manifest_written)
     elapsed = time.perf_counter() - started
-    for finalize in finalizers:
+    timings["shards"] = elapsed
+    for index, finalize in enumerate(finalizers):
+        clock = time.perf_counter()
         line = finalize(run_dir)
+        # a step is named by its line ("dedup: ...", "funnel report: ...")
+        name = line.split(":", 1)[0] if line and ":" in line else f"step {index + 1}"
+        timings[name] = time.perf_counter() - clock
         if line:
             print(f"[paraimage] {line}", flush=True)
+    clock = time.perf_counter()
     summary = summarize(run_dir.manifest_files())
+    timings["summary"] = time.perf_counter() - clock
+    written = set(collector.written) if collector else set()
     summary.rows_this_invocation = sum(
-        shard.n_records for shard in pending if shard.shard_id in set(collector.written)
-    ) if collector else 0
+        shard.n_records for shard in pending if shard.shard_id in written)
     summary.seconds_this_invocation = elapsed
     return summary, collector
+
+
+def write_stage_stats(dataset: Any, run_dir: RunDir) -> None:
+    """Ray Data's own account of each stage (tasks, wall and CPU time, rows, memory) in
+    RUN_DIR/logs/ray_data_stats.txt: where the time went, per stage."""
+    try:
+        text = dataset.stats()
+        (run_dir.root / "logs").mkdir(exist_ok=True)
+        (run_dir.root / "logs" / "ray_data_stats.txt").write_text(text)
+    except Exception:  # a diagnostic: never worth failing a finished run over
+        log.debug("no Ray Data stats", exc_info=True)
 
 
 def _process(
@@ -156,17 +207,17 @@ def _process(
     run_dir: RunDir,
     pending: list[ShardSpec],
     on_manifest_written: Callable[[RunDir, Path], None] | None = None,
-) -> ShardCollector | None:
+) -> RecoveringCollector | None:
     if not pending:
         return None
     done = [0]
 
-    def report(shard: ShardSpec, rows: list[dict[str, Any]]) -> None:
+    def report(shard: ShardSpec, rows: pa.Table) -> None:
         done[0] += 1
-        kept = sum(1 for row in rows if row["status"] == "kept")
         if console.verbose():
+            kept = pc.sum(pc.equal(rows.column("status"), "kept")).as_py() or 0
             print(
-                f"[paraimage] shard {shard.shard_id}: {len(rows)} rows ({kept} kept) "
+                f"[paraimage] shard {shard.shard_id}: {rows.num_rows} rows ({kept} kept) "
                 f"[{done[0]}/{len(pending)}]",
                 flush=True,
             )
@@ -176,7 +227,9 @@ def _process(
             except Exception:  # a cache for the report: never worth losing the run over
                 log.warning("after writing shard %s", shard.shard_id, exc_info=True)
 
-    collector = ShardCollector(pending, run_dir.manifest_path, on_written=report)
+    collector = RecoveringCollector(pending, run_dir.manifest_path, on_written=report,
+                                    spill_dir=run_dir.spill,
+                                    memory_budget=int(config.ray.driver_buffer_bytes))
     collector.flush_empty()
     if collector.expected:
         init_ray(config)
@@ -198,10 +251,15 @@ def _process(
             stages,
             read_num_cpus=config.ray.cpu_stage_num_cpus,
         )
-        for row in iter_output_rows(dataset):
-            collector.add(row)
-        if collector.redelivered:
-            print(f"[paraimage] {collector.redelivered} rows re-delivered by retried tasks "
-                  "were dropped (their first copy was kept)", flush=True)
+        nodes_before = alive_nodes()
+        try:
+            for batch in iter_output_batches(dataset):
+                collector.add_batch(batch)
+        except ray_lost_errors() as exc:
+            raise ClusterLostError(lost_cluster_message(exc, run_dir, collector)) from exc
+        collector.note_nodes_lost(set(nodes_before) - set(alive_nodes()), nodes_before)
+        write_stage_stats(dataset, run_dir)
+        for line in collector.recovery_lines():
+            print(f"[paraimage] {line}", flush=True)
     collector.check_complete()
     return collector

@@ -42,7 +42,9 @@ from paraimage.engine import (  # noqa: E402
     ResourceShortageError,
     Stage,
 )
-from paraimage.rundir import RunDir, RunDirError, check_writable  # noqa: E402
+from paraimage.recovery import ClusterLostError  # noqa: E402
+from paraimage.run_record import Stopped, is_sigterm_exit, stop_on_sigterm  # noqa: E402
+from paraimage.rundir import RunDir, RunDirBusyError, RunDirError, check_writable  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
 from paraimage.runview.closing import closing_lines  # noqa: E402
 from paraimage.summary import RunSummary  # noqa: E402
@@ -52,6 +54,8 @@ from stats.rollups import write_rollups  # noqa: E402
 from stats.text_stats import CaptionStats  # noqa: E402
 
 EXIT_BAD_CONFIG = 2
+EXIT_CLUSTER_LOST = 3  # the cluster lost what Ray cannot rebuild: rerun to resume
+EXIT_STOPPED = 128 + 15  # as a shell reports a process ended by SIGTERM
 DOWNLOADING_SOURCES = ("laion", "url_text", "demo_laion")
 
 
@@ -188,13 +192,27 @@ def run(args: argparse.Namespace) -> int:
     rollup = ((lambda run_dir, manifest: write_rollups(run_dir.root, [manifest]))
               if config.stats.enabled else None)
     error: Exception | None = None
-    # quiet unless --verbose: the libraries' output goes to RUN_DIR/logs/, one progress
-    # view; errors are printed once the console is back
-    with job_console(config.run.directory, args.verbose, rollup) as on_manifest_written:
-        try:
-            summary = prepare_and_run(config, on_manifest_written)
-        except CANNOT_RUN as exc:
-            error = exc
+    try:
+        # the run directory is held first: a second job on it stops before any work.
+        # Quiet unless --verbose: the libraries' output goes to RUN_DIR/logs/, one
+        # progress view; errors are printed once the console is back
+        with (stop_on_sigterm(), RunDir(config.run.directory).locked(),
+              job_console(config.run.directory, args.verbose, rollup) as on_manifest_written):
+            try:
+                summary = prepare_and_run(config, on_manifest_written)
+            except (*CANNOT_RUN, ClusterLostError) as exc:
+                error = exc
+    except RunDirBusyError as exc:
+        error = exc
+    except (Stopped, SystemExit) as stopped:
+        if isinstance(stopped, SystemExit) and not is_sigterm_exit(stopped):
+            raise
+        print("[paraimage] stopped by SIGTERM: run the same command again to resume "
+              "(complete shards are kept)", file=sys.stderr, flush=True)
+        return EXIT_STOPPED
+    if isinstance(error, ClusterLostError):
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CLUSTER_LOST
     if error is not None:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_CONFIG

@@ -99,3 +99,39 @@ def test_a_failed_invocation_records_its_error(tmp_path: Path) -> None:
     # the next invocation leaves a recorded end alone
     run_job(config, NothingToReadSource(), [], argv=["y"])
     assert [i["outcome"] for i in invocations(config)] == ["failed", "completed"]
+
+
+def test_sigterm_records_the_invocation_interrupted_and_frees_the_run(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from paraimage.run_record import Stopped, stop_on_sigterm
+    from paraimage.rundir import RunDir
+
+    config = job_config(tmp_path)
+
+    def stopped_part_way(run_dir: Any) -> str:
+        os.kill(os.getpid(), signal.SIGTERM)  # `ray job stop` sends SIGTERM first
+        raise AssertionError("SIGTERM did not stop the run")
+
+    with pytest.raises(Stopped, match="stopped by SIGTERM"), stop_on_sigterm():
+        run_job(config, NothingToReadSource(), [], argv=["x"], finalizers=[stopped_part_way])
+    (stopped,) = invocations(config)
+    assert (stopped["outcome"], stopped["error"]) == ("interrupted", "stopped by SIGTERM")
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with RunDir(config.run.directory).locked():  # the lock went with the invocation
+        pass
+
+
+def test_rays_sigterm_exit_is_an_interruption_too(tmp_path: Path) -> None:
+    import signal
+
+    config = job_config(tmp_path)
+
+    def ray_stops_the_driver(run_dir: Any) -> str:
+        raise SystemExit(signal.SIGTERM)  # what ray.init's SIGTERM handler does
+
+    with pytest.raises(SystemExit):
+        run_job(config, NothingToReadSource(), [], argv=["x"], finalizers=[ray_stops_the_driver])
+    (stopped,) = invocations(config)
+    assert (stopped["outcome"], stopped["error"]) == ("interrupted", "stopped by SIGTERM")
