@@ -14,7 +14,7 @@ one row group per shard, so a shard reads one row group, whatever the input form
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,12 +108,30 @@ def open_binary(path: str):  # -> a binary file object
 
 def read_metadata(path: str, preset: Preset) -> pa.Table:
     """The whole metadata file as Arrow, columns as named in the file."""
+    batches = list(iter_metadata(path, preset))
+    return pa.concat_tables(batches) if batches else pa.table({})
+
+
+# rows per batch read from a metadata file: memory while planning is a few of these
+READ_BATCH_ROWS = 65_536
+
+
+def iter_metadata(path: str, preset: Preset,
+                  batch_rows: int | None = None) -> Iterator[pa.Table]:
+    """The metadata file in batches, columns as named in the file: Parquet by row
+    groups and batches, CSV/TSV by blocks (streaming), JSON lines whole (Arrow has no
+    streaming JSON reader)."""
     try:
         with open_binary(path) as handle:
             if preset.format == "parquet":
-                return pq.read_table(handle)
+                batches = pq.ParquetFile(handle).iter_batches(
+                    batch_size=batch_rows or READ_BATCH_ROWS)
+                for batch in batches:
+                    yield pa.Table.from_batches([batch])
+                return
             if preset.format == "jsonl":
-                return pa_json.read_json(handle)
+                yield pa_json.read_json(handle)
+                return
             delimiter = "\t" if preset.format == "tsv" else ","
             read_options = pa_csv.ReadOptions(
                 column_names=list(preset.column_names) if not preset.header else None,
@@ -124,8 +142,10 @@ def read_metadata(path: str, preset: Preset) -> pa.Table:
                 delimiter=delimiter, quote_char=False if preset.format == "tsv" else '"',
                 newlines_in_values=preset.format == "csv",
             )
-            return pa_csv.read_csv(handle, read_options=read_options,
-                                   parse_options=parse_options)
+            reader = pa_csv.open_csv(handle, read_options=read_options,
+                                     parse_options=parse_options)
+            for batch in reader:
+                yield pa.Table.from_batches([batch])
     except (OSError, pa.ArrowInvalid) as exc:
         raise MetadataError(f"cannot read {preset.format} metadata {path}: {exc}") from exc
 
@@ -142,8 +162,10 @@ def resolve_columns(names: Sequence[str], mapping: ColumnMapping) -> dict[str, s
     return found
 
 
-def normalise(table: pa.Table, mapping: ColumnMapping, path: str) -> pa.Table:
-    """The metadata as ``NORMALISED_SCHEMA``: our names, our types, absent fields null."""
+def normalise(table: pa.Table, mapping: ColumnMapping, path: str,
+              first_row: int = 0) -> pa.Table:
+    """The metadata as ``NORMALISED_SCHEMA``: our names, our types, absent fields null;
+    ``row`` counts from ``first_row`` (the batch's place in the file)."""
     found = resolve_columns(table.column_names, mapping)
     if "url" not in found:
         raise MetadataError(
@@ -151,7 +173,8 @@ def normalise(table: pa.Table, mapping: ColumnMapping, path: str) -> pa.Table:
             f"{table.column_names})"
         )
     n = table.num_rows
-    columns: dict[str, pa.Array] = {"row": pa.array(range(n), pa.int64())}
+    columns: dict[str, pa.Array] = {
+        "row": pa.array(range(first_row, first_row + n), pa.int64())}
     for schema_field in NORMALISED_SCHEMA:
         if schema_field.name == "row":
             continue
@@ -176,10 +199,39 @@ def _cast(column: pa.ChunkedArray, target: pa.DataType, name: str, path: str) ->
 
 def write_normalised(table: pa.Table, destination: Path, rows_per_shard: int) -> int:
     """Write atomically, one row group per shard; returns the number of shards."""
+    return write_normalised_batches([table], destination, rows_per_shard)
+
+
+def write_normalised_batches(tables: Iterable[pa.Table], destination: Path,
+                             rows_per_shard: int) -> int:
+    """Normalised batches to ``destination`` as they come, atomically, in row groups of
+    exactly ``rows_per_shard`` rows (the last may be short): planning holds one shard's
+    rows and one read batch, whatever the size of the file. Returns the shards."""
     destination.parent.mkdir(parents=True, exist_ok=True)
+    n_rows = 0
     with atomic_path(destination) as tmp:
-        pq.write_table(table, tmp, row_group_size=rows_per_shard, compression="zstd")
-    return max(1, math.ceil(table.num_rows / rows_per_shard)) if table.num_rows else 0
+        writer = pq.ParquetWriter(tmp, NORMALISED_SCHEMA, compression="zstd")
+        pending: list[pa.Table] = []
+        pending_rows = 0
+        try:
+            for table in tables:
+                pending.append(table)
+                pending_rows += table.num_rows
+                n_rows += table.num_rows
+                if pending_rows < rows_per_shard:
+                    continue
+                merged = pa.concat_tables(pending)
+                whole = (merged.num_rows // rows_per_shard) * rows_per_shard
+                writer.write_table(merged.slice(0, whole), row_group_size=rows_per_shard)
+                pending = [merged.slice(whole)]
+                pending_rows = merged.num_rows - whole
+            if pending_rows or n_rows == 0:
+                rest = (pa.concat_tables(pending) if pending
+                        else NORMALISED_SCHEMA.empty_table())
+                writer.write_table(rest, row_group_size=rows_per_shard)
+        finally:
+            writer.close()
+    return max(1, math.ceil(n_rows / rows_per_shard)) if n_rows else 0
 
 
 def row_group_sizes(path: Path) -> list[int]:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from curation.base import BaseSource, ShardSpec, error_record, is_remote, new_record
@@ -39,11 +40,11 @@ from curation.url_metadata import (
     MetadataFormat,
     MetadataPrefilter,
     Preset,
+    iter_metadata,
     normalise,
-    read_metadata,
     read_shard_rows,
     row_group_sizes,
-    write_normalised,
+    write_normalised_batches,
 )
 from paraimage.manifest import STATUS_ERROR, STATUS_KEPT, STATUS_REJECTED
 
@@ -134,12 +135,22 @@ class UrlTextSource(BaseSource):
 
     def _normalised(self, index: int, path: str) -> Path:
         destination = self.folder / "metadata" / f"{index:03d}-{_stem(path)}.parquet"
-        if not destination.exists():
-            table = normalise(read_metadata(path, self.layout), self.layout.columns, path)
-            if self.config.limit:
-                table = table.slice(0, self.config.limit)
-            write_normalised(table, destination, self.config.rows_per_shard)
+        if not destination.exists():  # normalised once: a rerun does not read it again
+            write_normalised_batches(self._normalised_batches(path), destination,
+                                     self.config.rows_per_shard)
         return destination
+
+    def _normalised_batches(self, path: str) -> Iterator[pa.Table]:
+        first_row = 0
+        limit = self.config.limit
+        for batch in iter_metadata(path, self.layout):
+            if limit is not None and first_row + batch.num_rows > limit:
+                batch = batch.slice(0, max(0, limit - first_row))
+            if batch.num_rows:
+                yield normalise(batch, self.layout.columns, path, first_row)
+            first_row += batch.num_rows
+            if limit is not None and first_row >= limit:
+                return
 
     def plan(self) -> list[ShardSpec]:
         shards: list[ShardSpec] = []

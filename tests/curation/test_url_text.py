@@ -250,3 +250,30 @@ def test_download_killed_part_way_is_redone_whole(
         for k, r in first.items()
     }
     assert (downloads / "00000_stats.json").exists()
+
+
+@pytest.mark.parametrize(("limit", "shards"), [(None, [1000, 1000, 500]), (1234, [1000, 234])])
+def test_planning_streams_the_metadata_in_batches_into_whole_shards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int | None, shards: list[int]
+) -> None:
+    import curation.url_metadata as url_metadata
+
+    # batches of 300 rows: shards are cut across batches, never at a batch's edge
+    monkeypatch.setattr(url_metadata, "READ_BATCH_ROWS", 300)
+    n = 2500
+    metadata = tmp_path / "laion.parquet"
+    pq.write_table(pa.table({
+        "URL": [f"http://127.0.0.1:9/{i}.jpg" for i in range(n)],
+        "TEXT": [f"caption {i}" for i in range(n)],
+        "WIDTH": [512.0] * n, "HEIGHT": [512.0] * n,
+    }), metadata, row_group_size=700)
+    source = make_source(tmp_path, metadata, rows_per_shard=1000, limit=limit)
+    plan = source.plan()
+    assert [shard.n_records for shard in plan] == shards
+    normalised = pq.read_table(plan[0].uri)
+    assert normalised.column("row").to_pylist() == list(range(sum(shards)))
+    assert normalised.column("alt_text").to_pylist()[-1] == f"caption {sum(shards) - 1}"
+    # a rerun plans from the normalised file: the metadata is not read again
+    metadata.write_bytes(b"not parquet any more")
+    assert [shard.n_records for shard in make_source(
+        tmp_path, metadata, rows_per_shard=1000, limit=limit).plan()] == shards
