@@ -87,6 +87,103 @@ def _query(glob: str, flt: ImportFilter, per_model: bool) -> tuple[str, list[obj
     return sql, params
 
 
+@dataclass(frozen=True)
+class ImportStep:
+    label: str  # what the rows passed, in words
+    images: int
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    """How many images each filter leaves, so a form that matches nothing says which
+    filter removed them and what the run holds instead."""
+
+    steps: list[ImportStep]
+    matched: int
+    new: int  # not yet in the project
+    largest_short_edge: int | None  # among kept images
+    best_aesthetic: float | None
+    sources: list[str]
+    explanation: str
+
+
+def preview(run_dir: Path, flt: ImportFilter, kind: str, existing: set[str]) -> ImportPreview:
+    glob = manifest_glob(run_dir)
+    source = "read_parquet('{}', union_by_name = true)".format(glob.replace("'", "''"))
+    kept = "status = 'kept' AND image_ref IS NOT NULL"
+    aesthetic = "coalesce(aesthetic_score, source_aesthetic)"
+    steps_sql = [("images in the run", "TRUE", []), ("kept by the pipeline", kept, [])]
+    cond, params = kept, []  # type: ignore[var-annotated]
+    if flt.min_aesthetic is not None:
+        cond += f" AND {aesthetic} >= ?"
+        params = [*params, flt.min_aesthetic]
+        steps_sql.append((f"with aesthetic ≥ {flt.min_aesthetic:g}", cond, params))
+    if flt.min_short_edge is not None:
+        cond += " AND short_edge >= ?"
+        params = [*params, flt.min_short_edge]
+        steps_sql.append((f"with a short edge ≥ {flt.min_short_edge} px", cond, params))
+    if flt.sources:
+        cond += f" AND source IN ({', '.join('?' for _ in flt.sources)})"
+        params = [*params, *flt.sources]
+        steps_sql.append((f"from {', '.join(flt.sources)}", cond, params))
+    counts = ", ".join(f"count(DISTINCT id) FILTER (WHERE {c})" for _, c, _ in steps_sql)
+    sql = (
+        f"SELECT {counts}, max(short_edge) FILTER (WHERE {kept}), "
+        f"max({aesthetic}) FILTER (WHERE {kept}), "
+        f"list(DISTINCT source) FILTER (WHERE {kept}) FROM {source}"
+    )
+    all_params = [p for _, _, ps in steps_sql for p in ps]
+    try:
+        row = duckdb.connect().execute(sql, all_params).fetchone()
+    except duckdb.Error as exc:
+        detail = str(exc).replace(str(run_dir), "RUN_DIR")
+        raise ValidationFailedError(f"import query failed: {detail}") from exc
+    assert row is not None
+    n = len(steps_sql)
+    steps = [ImportStep(label, int(c)) for (label, _, _), c in zip(steps_sql, row[:n], strict=True)]
+    largest, best, sources = row[n], row[n + 1], sorted(s for s in (row[n + 2] or []) if s)
+    matched_ids = list(query_candidates(run_dir, flt, kind))
+    new = sum(1 for i in matched_ids if i not in existing)
+    return ImportPreview(
+        steps=steps,
+        matched=len(matched_ids),
+        new=new,
+        largest_short_edge=None if largest is None else int(largest),
+        best_aesthetic=None if best is None else round(float(best), 2),
+        sources=sources,
+        explanation=_explain(steps, flt, len(matched_ids), new, largest, best, sources),
+    )
+
+
+def _explain(
+    steps: list[ImportStep],
+    flt: ImportFilter,
+    matched: int,
+    new: int,
+    largest: int | None,
+    best: float | None,
+    sources: list[str],
+) -> str:
+    if matched:
+        limit = f" (limit {flt.limit})" if flt.limit and flt.limit < steps[-1].images else ""
+        return f"{matched} image(s) match{limit}; {new} of them are new to this project."
+    if steps[0].images == 0:
+        return "The run's manifests hold no rows."
+    if steps[1].images == 0:
+        return "No image of this run was kept by the pipeline (all rejected or errors)."
+    emptied = next(s for s in steps if s.images == 0)
+    if "aesthetic" in emptied.label:
+        hint = f"the best kept image scores {best:.2f}" if best is not None else "no score"
+        return f"No kept image has {emptied.label[5:]}: {hint}. Lower the aesthetic bound."
+    if "short edge" in emptied.label:
+        return (
+            f"No kept image has {emptied.label[5:]}: the largest kept short edge is "
+            f"{largest} px. Lower the short-edge bound (the default 1024 px suits "
+            "LAION-sized images, not small test runs)."
+        )
+    return f"No kept image comes {emptied.label}: the run's sources are {', '.join(sources)}."
+
+
 def query_candidates(run_dir: Path, flt: ImportFilter, kind: str) -> dict[str, list[tuple]]:
     """Rows per image id, by the DuckDB query alone. Kept apart from the writes so a
     caller can run it before opening a write transaction (SQLite's lock is not held

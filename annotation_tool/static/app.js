@@ -4,9 +4,21 @@
 const PI = (() => {
   const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
 
+  // Words for a reply without a message of its own (a proxy's page, a crash).
+  const STATUS_WORDS = {
+    400: "The server could not read the request.",
+    404: "Not found (or not yours to see).",
+    413: "The request is too large.",
+    422: "Some fields are not valid.",
+    429: "Too many attempts; wait a moment and try again.",
+    500: "The server failed; try again, and tell an admin if it goes on.",
+    502: "The server cannot be reached right now; try again in a moment.",
+    503: "The server is busy; try again in a moment.",
+  };
   class ApiError extends Error {
     constructor(status, body) {
-      super((body && body.message) || `HTTP ${status}`);
+      super((body && typeof body.message === "string" && body.message.trim() && !/^\s*</.test(body.message) && body.message)
+        || STATUS_WORDS[status] || `The server refused the request (status ${status}).`);
       this.status = status;
       this.body = body || {};
     }

@@ -25,6 +25,12 @@
       ...["annotator_vs_inspector1", "annotator_vs_inspector2", "inspector1_vs_inspector2"].map((k) =>
         row(k.replaceAll("_", " "), a[k].n, a[k].weighted_kappa, a[k].exact_agreement)),
       row("Krippendorff's alpha (interval), all raters", "", a.krippendorff_alpha_interval, ""),
+      ...["blind", "unblinded"].flatMap((mode) => [
+        row(`${mode} inspections`, "", "", ""),
+        ...["annotator_vs_inspector1", "annotator_vs_inspector2", "inspector1_vs_inspector2"].map((k) =>
+          PI.el("tr", { dataset: { mode, pair: k } }, [`  ${k.replaceAll("_", " ")}`, a[mode][k].n, a[mode][k].weighted_kappa, a[mode][k].exact_agreement].map((c) => PI.el("td", {}, c ?? "–")))),
+        row(`  alpha, ${mode}`, "", a[mode].krippendorff_alpha_interval, ""),
+      ]),
       row("settled by an admin", a.settled_by_admin, "", ""));
     document.querySelector("#rejections tbody").replaceChildren(
       ...d.rejections.per_rule.map((r) => row(`${r.rule} ${r.title}`, r.rejections, r.rate)));
@@ -32,17 +38,39 @@
       `${d.rejections.rejected} of ${d.rejections.decisions} audit decisions were rejections.`;
   }
 
-  document.getElementById("import-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const f = event.currentTarget;
+  const form = document.getElementById("import-form");
+  function importBody() {
+    const f = form;
     const num = (v) => (v === "" ? null : Number(v));
+    return {
+      run_dir: f.run_dir.value, min_aesthetic: num(f.min_aesthetic.value),
+      min_short_edge: num(f.min_short_edge.value), limit: num(f.limit.value),
+      draft_model: f.draft_model.value || null,
+    };
+  }
+  // How many images each bound leaves, and in words why none would match.
+  document.getElementById("import-preview").addEventListener("click", async () => {
+    const out = document.getElementById("import-result");
+    const box = document.getElementById("import-preview-result");
+    if (!form.run_dir.value) { out.textContent = "Run directory is required."; out.className = "status error"; return; }
+    try {
+      const p = await PI.api("POST", `/api/projects/${projectId}/imports/preview`, importBody());
+      document.getElementById("import-steps").replaceChildren(...p.steps.map((s) =>
+        PI.el("li", { class: s.images ? "" : "empty" }, PI.el("b", {}, s.images), ` ${s.label}`)));
+      const explanation = document.getElementById("import-explanation");
+      explanation.textContent = p.explanation;
+      explanation.className = p.matched ? "status done" : "status error";
+      box.hidden = false;
+      document.getElementById("import-submit").textContent = p.new ? `Import ${p.new} image(s)` : "Import";
+      out.textContent = "";
+    } catch (e) { box.hidden = true; out.textContent = e.message; out.className = "status error"; }
+  });
+  form.addEventListener("input", () => { document.getElementById("import-submit").textContent = "Import"; });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
     const out = document.getElementById("import-result");
     try {
-      const r = await PI.api("POST", `/api/projects/${projectId}/imports`, {
-        run_dir: f.run_dir.value, min_aesthetic: num(f.min_aesthetic.value),
-        min_short_edge: num(f.min_short_edge.value), limit: num(f.limit.value),
-        draft_model: f.draft_model.value || null,
-      });
+      const r = await PI.api("POST", `/api/projects/${projectId}/imports`, importBody());
       out.textContent = `Matched ${r.matched}, imported ${r.imported}, already present ${r.already_present}.`;
       out.className = "status done";
       load();

@@ -11,6 +11,7 @@ from annotation_tool.api.schemas.common import PathId
 from annotation_tool.api.schemas.projects import (
     ImportCreate,
     ImportOut,
+    ImportPreviewOut,
     ModelMeansOut,
     MyItem,
     ProjectCreate,
@@ -60,13 +61,7 @@ def import_items(
 ) -> ImportOut:
     authorize(user, ProjectPolicy.import_items())
     run_dir = imports.check_run_dir(body.run_dir, settings.import_roots)
-    flt = imports.ImportFilter(
-        min_aesthetic=body.min_aesthetic,
-        min_short_edge=body.min_short_edge,
-        sources=tuple(body.sources),
-        limit=body.limit,
-        draft_model=body.draft_model,
-    )
+    flt = _import_filter(body)
     # DuckDB scans the run before the write session is first used, so SQLite's write
     # lock is held only for the inserts.
     with request.app.state.read_sessions() as read_db:
@@ -75,6 +70,36 @@ def import_items(
     project = Project.get_or_raise(db, project_id)
     result = imports.add_candidates(db, project, by_image, run_dir, flt, user)
     return ImportOut(**result.__dict__)
+
+
+def _import_filter(body: ImportCreate) -> imports.ImportFilter:
+    return imports.ImportFilter(
+        min_aesthetic=body.min_aesthetic,
+        min_short_edge=body.min_short_edge,
+        sources=tuple(body.sources),
+        limit=body.limit,
+        draft_model=body.draft_model,
+    )
+
+
+# A POST for its body, but it changes nothing: the count before an import, and why a
+# filter matches no image.
+@router.post("/{project_id}/imports/preview")
+def preview_import(
+    project_id: PathId,
+    body: ImportCreate,
+    request: Request,
+    user: CurrentUser,
+    settings: AppSettings,
+) -> ImportPreviewOut:
+    authorize(user, ProjectPolicy.import_items())
+    run_dir = imports.check_run_dir(body.run_dir, settings.import_roots)
+    with request.app.state.read_sessions() as read_db:
+        project = Project.get_or_raise(read_db, project_id)
+        kind = project.kind
+        existing = set(read_db.scalars(select(Item.image_id).where(Item.project_id == project.id)))
+    result = imports.preview(run_dir, _import_filter(body), kind, existing)
+    return ImportPreviewOut.model_validate(result, from_attributes=True)
 
 
 @router.get("/{project_id}/my-items")

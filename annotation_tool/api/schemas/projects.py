@@ -53,6 +53,21 @@ class ImportOut(BaseModel):
     already_present: int
 
 
+class ImportStepOut(BaseModel):
+    label: str
+    images: int
+
+
+class ImportPreviewOut(BaseModel):
+    steps: list[ImportStepOut]
+    matched: int
+    new: int
+    largest_short_edge: int | None
+    best_aesthetic: float | None
+    sources: list[str]
+    explanation: str
+
+
 class ModelMeansOut(BaseModel):
     model: str
     n_captions: int
