@@ -10,12 +10,19 @@ acknowledged is stored exactly once, and that nothing else was stored.
 Prints requests/s and p50/p95/p99 latency per endpoint and overall (goal: p95 under
 100 ms on SQLite); the last line is ``RATIO lost_or_duplicated=<count>``.
 
+Each loop also asks for the annotator's progress (done today, left, pace), as the
+task page does after every claim.
+
 ``--guessers G`` runs G password guessers beside them, each as fast as it can (a
 login token, then a wrong password for ``annotator000``, again and again), and prints
 how their guesses were answered; the annotators' figures show what the guessing cost.
+``--compare`` runs the same load twice on fresh servers, without guessers and then
+with ``max(G, 1)``, and prints the annotators' p95 of both runs side by side; the last
+line then counts lost or duplicated submissions of both runs together.
 
     python benchmarks/review_load.py --users 50 --duration 60
     python benchmarks/review_load.py --users 50 --duration 60 --guessers 1
+    python benchmarks/review_load.py --users 30 --duration 30 --items 3000 --compare
 """
 
 from __future__ import annotations
@@ -208,6 +215,11 @@ class Annotator:
                 self.acked.append((item_id, text))
             elif status == 0:
                 self.unanswered.append((item_id, text))
+            await self.call(
+                "progress",
+                "GET",
+                f"/api/projects/{self.project_id}/progress?task=description",
+            )
 
     async def close(self) -> None:
         if self.session is not None:
@@ -298,23 +310,8 @@ def check_exactly_once(
     return lost, duplicated
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--items", type=int, default=20000)
-    parser.add_argument(
-        "--think",
-        type=float,
-        default=1.0,
-        help="mean seconds a simulated person pauses before each request (0: no pause)",
-    )
-    parser.add_argument(
-        "--guessers", type=int, default=0, help="password guessers running beside them"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = parser.parse_args()
-
+def run_once(args: argparse.Namespace, guessers: int) -> dict[str, object]:
+    """One load run on a fresh database and server; prints its figures."""
     workdir = Path(tempfile.mkdtemp(prefix="review-load-"))
     db_path, images, project_id = seed(workdir, args.users, args.items)
     port = free_port()
@@ -342,7 +339,7 @@ def main() -> int:
         wait_for(base, proc)
         cpu_before = server_cpu_s(proc.pid)
         users, stats, elapsed, guesses = asyncio.run(
-            drive(base, args.users, project_id, args.duration, args.think, args.guessers)
+            drive(base, args.users, project_id, args.duration, args.think, guessers)
         )
         server_cpu = server_cpu_s(proc.pid) - cpu_before
     finally:
@@ -358,7 +355,7 @@ def main() -> int:
 
     all_latencies = np.array([x for v in stats.values() for x in v]) * 1000
     print(
-        f"users={args.users} think={args.think}s duration={elapsed:.1f}s "
+        f"users={args.users} think={args.think}s duration={elapsed:.1f}s guessers={guessers} "
         f"requests={all_latencies.size} submissions={len(acked)}"
     )
     print(f"{'endpoint':<10} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
@@ -377,9 +374,9 @@ def main() -> int:
     )
     print(f"p95_goal_100ms={'met' if p95 < 100 else 'missed'}")
     print(f"http_errors={dict(errors) or 0}")
-    if args.guessers:
+    if guessers:
         print(
-            f"guessers={args.guessers} guesses={sum(guesses.values())} "
+            f"guessers={guessers} guesses={sum(guesses.values())} "
             f"answers_by_status={dict(sorted(guesses.items()))}"
         )
     print(f"lost={lost} duplicated={duplicated} unanswered_submissions={len(unanswered)}")
@@ -387,8 +384,46 @@ def main() -> int:
         print(f"kept {workdir}")
     else:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"RATIO lost_or_duplicated={lost + duplicated}")
-    return 0 if lost + duplicated == 0 else 1
+    return {"p50": p50, "p95": p95, "lost_or_duplicated": lost + duplicated, "guesses": guesses}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--items", type=int, default=20000)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="mean seconds a simulated person pauses before each request (0: no pause)",
+    )
+    parser.add_argument(
+        "--guessers", type=int, default=0, help="password guessers running beside them"
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="run without guessers, then with max(--guessers, 1), and compare the p95",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+
+    if not args.compare:
+        result = run_once(args, args.guessers)
+        bad = int(result["lost_or_duplicated"])  # type: ignore[call-overload]
+    else:
+        print("== without guessers")
+        without = run_once(args, 0)
+        print(f"== with {max(args.guessers, 1)} guesser(s)")
+        with_ = run_once(args, max(args.guessers, 1))
+        print(
+            f"annotators_p95_ms without={without['p95']:.1f} with={with_['p95']:.1f} "
+            f"(p50 {without['p50']:.1f} / {with_['p50']:.1f})"
+        )
+        bad = int(without["lost_or_duplicated"]) + int(with_["lost_or_duplicated"])  # type: ignore[call-overload]
+    print(f"RATIO lost_or_duplicated={bad}")
+    return 0 if bad == 0 else 1
 
 
 if __name__ == "__main__":
