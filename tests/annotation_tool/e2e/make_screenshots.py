@@ -89,10 +89,16 @@ def workflow(browser, live: LiveServer, run: Path, out: Path, work: Path) -> Non
     admin.wait_for_url("**/projects/1")
     admin.goto(f"{live.url}/projects/1/dashboard")
     admin.fill("#import-run-dir", str(run))
+    admin.fill("#import-short-edge", "2000")
+    admin.click("#import-preview")  # a bound above every image: the preview says so
+    expect(admin.locator("#import-explanation")).to_contain_text("largest kept short edge")
+    admin.locator("#import-explanation").scroll_into_view_if_needed()
+    shot(admin, out, "02-dashboard-import")
     admin.fill("#import-short-edge", "300")
+    admin.click("#import-preview")
+    expect(admin.locator("#import-submit")).to_have_text("Import 6 image(s)")
     admin.click("#import-submit")
     expect(admin.locator("#import-result")).to_contain_text("imported 6")
-    shot(admin, out, "02-dashboard-import")
 
     ann = page_for(browser, live, "ann", "/projects/1/tasks/selection")
     first = True
