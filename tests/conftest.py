@@ -29,10 +29,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TESTS_DIR = REPO_ROOT / "tests"
 
-# `pytest -m "not slow"` is the inner loop; CI runs everything. Most slow files carry
-# their own `pytestmark = pytest.mark.slow` (whole jobs, vLLM engines and servers, Ray,
-# streaming); the browser tests are marked here by path, a folder or file at a time.
-SLOW_PATHS = ("annotation_tool/e2e/", "paraimage/runview/test_report_browser.py")
+# `pytest -m "not slow"` is the inner loop; CI runs everything. Most slow tests carry
+# their own mark (whole jobs, vLLM engines and servers, Ray, streaming, real-model
+# generation); the browser tests and the PostgreSQL server's are marked here by path.
+SLOW_PATHS = ("annotation_tool/e2e/", "annotation_tool/postgresql/",
+              "paraimage/runview/test_report_browser.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -67,6 +67,7 @@ def test_captions_through_the_models_own_prompt_code(captioner: TransformersCapt
         assert isinstance(row["caption_raw"], str)
 
 
+@pytest.mark.slow  # four greedy generations of the real model
 def test_left_padded_batches_match_single_images(captioner: TransformersCaptioner) -> None:
     images = [np.frombuffer(r[CAPTION_IMAGE], np.uint8).reshape(r[CAPTION_IMAGE_SHAPE])
               for r in rows(3)]

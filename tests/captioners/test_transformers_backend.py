@@ -48,6 +48,7 @@ def test_batched_generation_fills_caption_columns(captioner: TransformersCaption
         assert isinstance(row["caption_raw"], str)
 
 
+@pytest.mark.slow  # four greedy generations of the real model
 def test_batching_does_not_change_greedy_output(captioner: TransformersCaptioner) -> None:
     images = [np.frombuffer(r[CAPTION_IMAGE], np.uint8).reshape(r[CAPTION_IMAGE_SHAPE])
               for r in rows(3)]
