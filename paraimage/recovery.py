@@ -18,14 +18,18 @@ from paraimage.shard_writer import ShardCollector
 log = logging.getLogger("paraimage")
 
 
-def ray_lost_errors() -> tuple[type[BaseException], ...]:
-    """Ray's errors for lost processes, nodes and objects (not a stage's own errors)."""
+def is_cluster_loss(error: BaseException) -> bool:
+    """Ray's error for a process, node or object it lost and could not rebuild; not an
+    error raised inside a stage (a ``RayTaskError``, whatever it wraps)."""
     from ray import exceptions
 
+    if isinstance(error, exceptions.RayTaskError):
+        return False
     names = ("NodeDiedError", "ActorDiedError", "ActorUnavailableError", "ObjectLostError",
-             "OwnerDiedError", "ObjectReconstructionFailedError", "RaySystemError",
-             "WorkerCrashedError", "LocalRayletDiedError", "RpcError")
-    return tuple(getattr(exceptions, name) for name in names if hasattr(exceptions, name))
+             "OwnerDiedError", "ObjectReconstructionFailedError", "WorkerCrashedError",
+             "LocalRayletDiedError", "RaySystemError", "RpcError")
+    lost = tuple(getattr(exceptions, name) for name in names if hasattr(exceptions, name))
+    return isinstance(error, lost)
 
 
 class ClusterLostError(RuntimeError):
@@ -47,6 +51,8 @@ def retried_tasks() -> int | None:
         import ray
         from ray.util.state import list_tasks
 
+        if not ray.is_initialized():
+            return None
         job = ray.get_runtime_context().get_job_id()
         tasks = list_tasks(filters=[("job_id", "=", job)], limit=10_000, timeout=10,
                            raise_on_missing_output=False)
@@ -78,6 +84,7 @@ class RecoveringCollector(ShardCollector):
             "spill_files": self.spill_files,
             "spilled_rows": self.spilled_rows,
             "peak_buffered_bytes": self.peak_buffered_bytes,
+            "largest_batch_bytes": self.largest_batch_bytes,
         }
         if nodes_lost:
             figures["tasks_retried"] = retried_tasks()

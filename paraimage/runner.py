@@ -33,8 +33,8 @@ from paraimage.recovery import (
     ClusterLostError,
     RecoveringCollector,
     alive_nodes,
+    is_cluster_loss,
     lost_cluster_message,
-    ray_lost_errors,
 )
 from paraimage.run_record import end_invocation, mark_unfinished, new_invocation
 from paraimage.rundir import RunDir
@@ -255,8 +255,10 @@ def _process(
         try:
             for batch in iter_output_batches(dataset):
                 collector.add_batch(batch)
-        except ray_lost_errors() as exc:
-            raise ClusterLostError(lost_cluster_message(exc, run_dir, collector)) from exc
+        except Exception as exc:
+            if is_cluster_loss(exc):
+                raise ClusterLostError(lost_cluster_message(exc, run_dir, collector)) from exc
+            raise
         collector.note_nodes_lost(set(nodes_before) - set(alive_nodes()), nodes_before)
         write_stage_stats(dataset, run_dir)
         for line in collector.recovery_lines():

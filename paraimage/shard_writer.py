@@ -125,6 +125,7 @@ class ShardCollector:
         self.arrived: Counter[str] = Counter()
         self.buffered_bytes = 0
         self.peak_buffered_bytes = 0
+        self.largest_batch_bytes = 0  # what one output block of the pipeline weighs
         self.spill_files = 0
         self.spilled_rows = 0
         self.written: list[str] = []
@@ -137,7 +138,9 @@ class ShardCollector:
         self.add_batch(rows_to_batch([row]))
 
     def add_batch(self, batch: pa.Table) -> None:
-        for shard_id, rows in split_by_shard(manifest_table(batch)):
+        table = manifest_table(batch)
+        self.largest_batch_bytes = max(self.largest_batch_bytes, table.nbytes)
+        for shard_id, rows in split_by_shard(table):
             shard = self.expected.get(shard_id)
             if shard is None:
                 if shard_id in self.finished:

@@ -60,6 +60,7 @@ def test_rows_past_the_budget_are_spilled_and_the_manifests_do_not_change(
     # plus the batch in hand
     assert unbounded.peak_buffered_bytes > 8 * budget
     assert bounded.peak_buffered_bytes <= budget + largest_batch
+    assert bounded.largest_batch_bytes == largest_batch
     assert bounded.spill_files > 0 and bounded.spilled_rows > 0
     assert sorted(bounded.written) == sorted(unbounded.written) == [s.shard_id for s in shards()]
     for shard in shards():

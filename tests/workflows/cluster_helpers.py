@@ -89,3 +89,32 @@ def run_to_end(command: list[str], env: dict[str, str], timeout_s: float
                ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout_s)
+
+
+# -- a generated run of many shards, for the driver-memory bound ---------------------
+
+def write_tiny_tars(folder: Path, n_tars: int, per_tar: int) -> list[Path]:
+    """Webdataset tars of distinct 16x16 JPEGs."""
+    import io
+    import tarfile
+
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    tars = []
+    for index in range(n_tars):
+        path = folder / f"part-{index:04d}.tar"
+        with tarfile.open(path, "w") as tar:
+            for row in range(per_tar):
+                buffer = io.BytesIO()
+                pixels = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(buffer, "JPEG")
+                info = tarfile.TarInfo(f"{row:05d}.jpg")
+                info.size = buffer.tell()
+                buffer.seek(0)
+                tar.addfile(info, buffer)
+        tars.append(path)
+    return tars
+
