@@ -222,6 +222,19 @@ ROUTES: dict[str, tuple[str, str, str, dict[str, list[Any]]]] = {
             "draft_model": [None],
         },
     ),
+    "import_preview": (
+        "POST",
+        "/api/projects/{p}/imports/preview",
+        "admin",
+        {
+            "run_dir": ["run"],
+            "min_aesthetic": [6.5],
+            "min_short_edge": [0],
+            "sources": [[]],
+            "limit": [10],
+            "draft_model": [None],
+        },
+    ),
     "create_user": (
         "POST",
         "/api/users",
