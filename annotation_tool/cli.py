@@ -114,6 +114,7 @@ def cmd_create_project(args: argparse.Namespace) -> int:
             description=args.description,
             use_drafts=not args.no_drafts,
             assessors_per_item=args.assessors,
+            blind_inspection=not args.unblinded_inspection,
         )
         print(f"created project {project.name} ({project.kind}), id {project.id}")
     return 0
@@ -238,6 +239,11 @@ def register(subparsers: Any) -> None:
         "--no-drafts", action="store_true", help="do not offer VLM captions as drafts"
     )
     project.add_argument("--assessors", type=int, default=3, help="caption study: raters per image")
+    project.add_argument(
+        "--unblinded-inspection",
+        action="store_true",
+        help="inspectors see the earlier scores and who gave them (blind by default)",
+    )
     project.set_defaults(func=cmd_create_project)
 
     imp = sub.add_parser("import", help="import candidates from a recaption run's manifests")

@@ -32,6 +32,11 @@
         row(`  alpha, ${mode}`, "", a[mode].krippendorff_alpha_interval, ""),
       ]),
       row("settled by an admin", a.settled_by_admin, "", ""));
+    const k = d.skips;
+    document.getElementById("skips").textContent =
+      `Skipped: ${k.unreadable} as unreadable, ${k.not_a_5} as not a 5, ${k.unsure} as unsure. ${d.unreadable.length} image(s) confirmed unreadable, out of every queue:`;
+    document.querySelector("#unreadable tbody").replaceChildren(...d.unreadable.map((u) =>
+      PI.el("tr", {}, PI.el("td", {}, PI.el("a", { href: `/items/${u.id}/history` }, u.id)), PI.el("td", {}, u.image_id), PI.el("td", {}, u.stage), PI.el("td", {}, u.problem))));
     document.querySelector("#rejections tbody").replaceChildren(
       ...d.rejections.per_rule.map((r) => row(`${r.rule} ${r.title}`, r.rejections, r.rate)));
     document.getElementById("rejection-total").textContent =

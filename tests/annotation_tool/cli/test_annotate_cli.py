@@ -81,3 +81,11 @@ def test_create_user_refuses_names_the_api_refuses(tmp_path, monkeypatch, capsys
     assert capsys.readouterr().err == (
         "error: usernames are 1-64 characters: letters, digits and _ . @ - only\n"
     )
+
+
+def test_create_project_with_unblinded_inspection(tmp_path):
+    db = str(tmp_path / "cli.db")
+    assert run("create-project", "--db", db, "--name", "blind") == 0
+    assert run("create-project", "--db", db, "--name", "open", "--unblinded-inspection") == 0
+    rows = sqlite3.connect(db).execute("SELECT name, blind_inspection FROM projects ORDER BY id")
+    assert rows.fetchall() == [("blind", 1), ("open", 0)]

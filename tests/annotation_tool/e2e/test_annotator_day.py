@@ -75,6 +75,12 @@ def test_an_unreadable_image_says_why_cannot_be_scored_and_is_reported(
     db = fresh()
     assert db.get(Item, item.id).image_problem == "the file is missing"
     assert db.query(Score).count() == 0
+    # The admin's dashboard lists it with its reason.
+    make_user(db, "boss", "admin")
+    admin = new_page()
+    ui_login(admin, live_server, "boss", PASSWORD, f"/projects/{project.id}/dashboard")
+    expect(admin.locator("#skips")).to_contain_text("Skipped: 1 as unreadable")
+    expect(admin.locator("#unreadable tbody tr")).to_contain_text("the file is missing")
 
 
 def test_blind_inspection_hides_earlier_scores_and_the_confirm_key(

@@ -12,6 +12,12 @@ class TestPostProjects:
         assert resp.status_code == 201
         assert (resp.json()["name"], resp.json()["kind"]) == ("p1", "caption_study")
 
+    def test_inspection_is_blind_unless_turned_off(self, client_for, admin):
+        client = client_for(admin)
+        assert client.post(self.url(), json={"name": "a"}).json()["blind_inspection"] is True
+        off = client.post(self.url(), json={"name": "b", "blind_inspection": False})
+        assert off.json()["blind_inspection"] is False
+
     def test_duplicate_name_is_conflict(self, client_for, admin):
         client = client_for(admin)
         client.post(self.url(), json={"name": "p1"})
