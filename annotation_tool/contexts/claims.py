@@ -120,6 +120,18 @@ def queue_rules(
     ]
 
 
+def refuse_if_skipped(db: Session, user: User, item: Item) -> None:
+    """Whoever skipped an item in its stage has given it away: a late autosave from their
+    tab must not make them its author again."""
+    skipped = db.scalar(
+        select(Skip.id)
+        .where(Skip.item_id == item.id, Skip.user_id == user.id, Skip.stage == item.stage)
+        .limit(1)
+    )
+    if skipped is not None:
+        raise InvalidStateError("You skipped this item; it goes to someone else now.")
+
+
 def _set_loaded(item: Item, **values: Any) -> None:
     """Mirror a conditional UPDATE onto the loaded object without another SELECT."""
     for key, value in values.items():

@@ -7,7 +7,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from annotation_tool.contexts import audit_log
-from annotation_tool.contexts.claims import release, require_lock, transition
+from annotation_tool.contexts.claims import (
+    refuse_if_skipped,
+    release,
+    require_lock,
+    transition,
+)
 from annotation_tool.errors import (
     ConflictError,
     ForbiddenError,
@@ -163,6 +168,7 @@ def save(
     if len(text) > MAX_TEXT_CHARS:
         raise ValidationFailedError(f"descriptions are limited to {MAX_TEXT_CHARS} characters")
     _check_editable(item, user)
+    refuse_if_skipped(db, user, item)
     claim_authorship(db, user, item)
     require_lock(db, user, item, ttl_s)
     version = _write_version(db, item, base_version, text, VersionKind.AUTOSAVE, user)
@@ -177,6 +183,7 @@ def submit(
         raise ValidationFailedError(f"descriptions are limited to {MAX_TEXT_CHARS} characters")
     _check_editable(item, user)
     DescriptionValidator.validate_for_submit(text)  # the browser checked too; never trust it
+    refuse_if_skipped(db, user, item)
     claim_authorship(db, user, item)
     require_lock(db, user, item, ttl_s)
     stage = Stage(item.stage)

@@ -241,7 +241,9 @@ const PI = (() => {
 
   // Skip with a reason: the buttons in #skip-bar post the skip for the current item,
   // then the page moves on. ``current()`` gives the item on screen.
-  function setupSkip(current, after) {
+  // ``before()`` runs first (a page stops its autosave there, so no save can take the
+  // item back after it is given away).
+  function setupSkip(current, after, before = async () => {}, failed = () => {}) {
     const bar = document.getElementById("skip-bar");
     if (!bar) return null;
     const comment = bar.querySelector("#skip-comment");
@@ -249,6 +251,7 @@ const PI = (() => {
       const item = current();
       if (!item) return;
       try {
+        await before();
         const out = await api("POST", `/api/items/${item.id}/skips`, { reason, comment: comment ? comment.value : "" });
         if (comment) comment.value = "";
         const label = { unreadable: "reported as unreadable", not_a_5: "skipped as not a 5", unsure: "skipped (unsure)" }[reason];
@@ -256,7 +259,7 @@ const PI = (() => {
           ? `Item ${item.id} reported: the image cannot be read (${out.image_problem}); it is out of every queue.`
           : `Item ${item.id} ${label}; it goes to someone else.`);
         await after(out);
-      } catch (e) { setStatus(e.message, "error"); }
+      } catch (e) { failed(); setStatus(e.message, "error"); }
     }
     bar.querySelectorAll("button[data-reason]").forEach((b) => b.addEventListener("click", () => skip(b.dataset.reason)));
     return skip;

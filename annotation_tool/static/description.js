@@ -17,6 +17,7 @@
   let saving = false;
   let timer = null;
   let conflict = null;
+  let skipping = false;  // a skip is on its way: autosave stays off
 
   const key = PI.draftKey;
   const readLocal = (id) => { try { return JSON.parse(localStorage.getItem(key(id))); } catch (e) { return null; } };
@@ -45,6 +46,7 @@
   }
 
   async function save() {
+    if (skipping) return;
     if (!item || conflict || editor.value === savedText) { if (item && editor.value === savedText) setSaveState("saved", "ok"); return; }
     if (saving) { schedule(); return; }
     saving = true;
@@ -167,12 +169,17 @@
     PI.setStatus(`This image cannot be read (${why}), so it cannot be described: report it with "Unreadable image".`, "error");
   };
   PI.setupSkip(() => item, async () => {
-    clearTimeout(timer);
     if (item) localStorage.removeItem(key(item.id));
     item = null;
+    skipping = false;
     keeper.stop();
     await next();
-  });
+  }, async () => {
+    // No save may follow the skip: it would make the skipper the author again.
+    skipping = true;
+    clearTimeout(timer);
+    while (saving) await new Promise((resolve) => setTimeout(resolve, 50));
+  }, () => { skipping = false; schedule(); });
   window.addEventListener("online", () => schedule(0));
   keeper.onLost = (e) => PI.setStatus(`${e.message} Your text stays in this browser.`, "error");
   window.addEventListener("pagehide", () => { remember(); keeper.release(); });

@@ -55,6 +55,12 @@ class TestPostSkips:
         )
         log = db.query(AuditLog).filter_by(action="item.skip").one()
         assert log.data["reason"] == "not_a_5"
+        # A late autosave from the skipper's tab does not take it back.
+        late = ann.put(
+            f"/api/items/{item.id}/description", json={"text": "late", "base_version": 1}
+        )
+        assert late.status_code == 409
+        assert late.json()["message"] == "You skipped this item; it goes to someone else now."
 
     def test_a_skipped_revision_goes_to_another_annotator(
         self, client_for, annotator, annotator2, reviewer, db, images
