@@ -267,7 +267,8 @@ def test_rubric_rule_keys_and_everything_at_1440x900(live_server, browser, db, i
     expect(page.locator("#rubric dt")).to_have_text(["5", "4", "3", "2", "1"])
     expect(page.locator("#rubric")).to_contain_text("Select: S1 and S2 hold")
     expect(page.locator("#item-meta")).to_contain_text("item ")
-    for selector in ("#submit", "#shortcuts", "#scores", "#rubric"):
+    expect(page.locator("#progress [data-figure=left]")).to_have_text("1 left in the queue")
+    for selector in ("#submit", "#shortcuts", "#scores", "#rubric", "#progress"):
         fits(page, selector)
     page.keyboard.press("Shift+Digit3")  # tick S3 by key
     page.keyboard.press("Shift+Digit5")
@@ -290,6 +291,11 @@ def test_rubric_rule_keys_and_everything_at_1440x900(live_server, browser, db, i
     ):
         ui_login(page, live_server, user, PASSWORD, f"/projects/{project.id}/tasks/{task}")
         expect(page.locator("#item-meta")).to_contain_text("item ")
+        # inspection: the rocket and the image ann just scored; audit: the revision
+        left = {"inspection": "2", "audit": "1"}[task]
+        expect(page.locator("#progress [data-figure=left]")).to_have_text(
+            f"{left} left in the queue"
+        )
         for selector in selectors:
             fits(page, selector)
     context.close()
