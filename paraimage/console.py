@@ -258,8 +258,11 @@ class ProgressView:
 
     def __init__(self, totals: Callable[[], RunTotals | None],
                  interval: float = PROGRESS_INTERVAL_S, stream: IO[str] | None = None,
-                 tty: bool | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 tty: bool | None = None, clock: Callable[[], float] = time.monotonic,
+                 stages: Callable[[], str | None] | None = None) -> None:
         self.totals_source = totals
+        # each stage's rows, rate and queue (paraimage.stage_progress), when running
+        self.stages = stages
         self.totals: RunTotals | None = None
         self.interval = interval
         self.stream = stream or sys.stdout
@@ -322,10 +325,12 @@ class ProgressView:
             else:
                 eta = f"ETA {format_duration(left / rate)}" if rate else "ETA -"
             counts = ", ".join(f"{status.get(s, 0)} {s}" for s in ("kept", "rejected", "error"))
-            return (f"[paraimage] progress: {totals.complete_shards + self.shards}/"
+            line = (f"[paraimage] progress: {totals.complete_shards + self.shards}/"
                     f"{totals.planned_shards} shards, {done_rows}/{totals.planned_rows} rows "
                     f"({counts}), {rate_now:.2f} images/s now, {average:.2f} average, {eta}, "
                     f"{format_duration(elapsed)} in")
+        stages = self.stages() if self.stages is not None and left > 0 else None
+        return f"{line}; stages: {stages}" if stages else line
 
     def _changed(self) -> bool:
         """Off a terminal, a line when shards were written since the last one, and one
@@ -379,6 +384,12 @@ class ProgressView:
 ManifestCallback = Callable[[Any, Path], None]
 
 
+def _stage_line() -> str | None:
+    from paraimage.stage_progress import format_stages, latest
+
+    return format_stages(latest())
+
+
 def _status_counts(manifest: Path) -> dict[str, int]:
     import pyarrow.parquet as pq
 
@@ -396,7 +407,7 @@ def job_console(run_dir: Path, verbose: bool = False,
         yield on_manifest_written
         return
     with QuietConsole(run_dir):
-        view = ProgressView(lambda: run_totals(run_dir)).start()
+        view = ProgressView(lambda: run_totals(run_dir), stages=_stage_line).start()
 
         def written(job_run_dir: Any, manifest: Path) -> None:
             view.shard_written(_status_counts(manifest))

@@ -7,6 +7,7 @@ finished, image-free blocks and hands them to the ``ShardCollector``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -101,6 +102,7 @@ def build_dataset(
 ):  # -> ray.data.Dataset
     import ray.data
 
+    _name_operators(stages)  # before the dataset: it takes a copy of the DataContext
     dataset = ray.data.from_items(
         [{"shard": shard.to_dict()} for shard in shards],
         override_num_blocks=max(1, len(shards)),
@@ -111,7 +113,7 @@ def build_dataset(
     for stage in stages:
         if isinstance(stage, CpuStage):
             dataset = dataset.map_batches(
-                partial(_apply, stage_fn=stage.fn),
+                _udf(stage.fn),
                 batch_format="pyarrow",
                 batch_size=stage.batch_size,
                 num_cpus=stage.num_cpus,
@@ -128,6 +130,35 @@ def build_dataset(
                 **({"runtime_env": {"env_vars": stage.env_vars}} if stage.env_vars else {}),
             )
     return dataset
+
+
+def _udf(fn: Callable[[Batch], Batch]) -> Callable[[Batch], Batch]:
+    """What Ray Data runs for a CPU stage: a stage object itself (so its operator is
+    named after its class, ``MapBatches(ProbeStage)``), anything else wrapped."""
+    if inspect.isfunction(fn) or isinstance(fn, partial):
+        return partial(_apply, stage_fn=fn)
+    return fn
+
+
+def _udf_name(fn: Callable[..., Any]) -> str:
+    if isinstance(fn, partial):
+        return fn.func.__name__
+    return fn.__name__ if inspect.isfunction(fn) else type(fn).__name__
+
+
+def _name_operators(stages: list[Stage]) -> None:
+    """The live per-stage view (``stage_progress``) names Ray Data's operators after
+    our stages; it is installed here so every run of the engine has it."""
+    from paraimage import stage_progress
+
+    names = {"_read_shard": "read"}
+    for stage in stages:
+        if isinstance(stage, CpuStage):
+            names[_udf_name(stage.fn)] = stage.name
+        else:
+            names[stage.cls.__name__] = stage.name
+    stage_progress.name_stages(names)
+    stage_progress.install()
 
 
 def _actor_pool_args(stage: ActorStage) -> dict[str, Any]:
