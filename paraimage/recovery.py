@@ -68,6 +68,7 @@ class RecoveringCollector(ShardCollector):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.nodes_lost: dict[str, str] = {}
+        self.first_rows_at: float | None = None  # perf_counter when rows first came
 
     def note_nodes_lost(self, lost: Iterable[str], addresses: dict[str, str] | None = None
                         ) -> None:

@@ -102,6 +102,11 @@ class RunDir:
             yield
             return
         created = not self.root.exists()
+        # the outermost folder this makes (output_dir too, when it is new): what goes
+        # again if the invocation stops before any work
+        outermost = self.root
+        while not outermost.parent.exists():
+            outermost = outermost.parent
         self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.lock_path, timeout=0)
         try:
@@ -127,8 +132,13 @@ class RunDir:
                 # an invocation that stopped before any work (planning failed) leaves
                 # no half-made run directory behind
                 self.lock_path.unlink(missing_ok=True)
-                with contextlib.suppress(OSError):
-                    self.root.rmdir()
+                folder = self.root
+                with contextlib.suppress(OSError):  # a folder that is not empty stays
+                    while True:
+                        folder.rmdir()
+                        if folder == outermost:
+                            break
+                        folder = folder.parent
 
     def _holder(self) -> str:
         try:

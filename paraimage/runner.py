@@ -170,6 +170,9 @@ def _run_recorded(
                              on_manifest_written)
     elapsed = time.perf_counter() - started
     timings["shards"] = elapsed
+    if collector is not None and collector.first_rows_at is not None:
+        # start-up (Ray, the models, the pipeline's fill): a fixed cost, not a per-row one
+        timings["until the first rows"] = collector.first_rows_at - started
     for index, finalize in enumerate(finalizers):
         clock = time.perf_counter()
         line = finalize(run_dir)
@@ -254,6 +257,8 @@ def _process(
         nodes_before = alive_nodes()
         try:
             for batch in iter_output_batches(dataset):
+                if collector.first_rows_at is None:
+                    collector.first_rows_at = time.perf_counter()
                 collector.add_batch(batch)
         except Exception as exc:
             if is_cluster_loss(exc):
