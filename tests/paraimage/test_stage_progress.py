@@ -70,7 +70,7 @@ def test_a_real_run_reports_each_stage() -> None:
         rows = sum(batch.num_rows for batch in iter_output_batches(
             build_dataset(source.plan(), source, "r", stages, read_num_cpus=0.5)))
     finally:
-        stage_progress.SAMPLE_EVERY_S = 0.5
+        stage_progress.SAMPLE_EVERY_S = 0.1
         ray.shutdown()
     assert rows == 200
     by_name = {sample.name: sample for sample, _ in stage_progress.latest()}
