@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation.base import BaseSource, ShardSpec
-from paraimage import console
+from paraimage import console, ray_session
 from paraimage.config import JobConfig
 from paraimage.engine import (
     ResourceShortageError,
@@ -44,20 +44,9 @@ log = logging.getLogger("paraimage")
 
 
 def init_ray(config: JobConfig) -> None:
-    import ray
-
-    if ray.is_initialized():
-        return
-    address = config.ray.address or os.environ.get("RAY_ADDRESS")
-    kwargs: dict[str, Any] = {"ignore_reinit_error": True,
-                              "log_to_driver": console.verbose()}
-    if address:
-        kwargs["address"] = address
-    else:
-        # "local": never join a cluster someone else started on this machine with
-        # `ray start`, which a bare ray.init() would silently do.
-        kwargs.update(address="local", num_cpus=config.ray.num_cpus, include_dashboard=False)
-    ray.init(**kwargs)
+    """Ray for the job (``paraimage.ray_session``), and Ray Data set up for it."""
+    ray_session.connect(config.ray.address, num_cpus=config.ray.num_cpus,
+                        log_to_driver=console.verbose())
     from ray.data import DataContext
 
     context = DataContext.get_current()

@@ -392,9 +392,9 @@ def _ray_session() -> Iterator[None]:
     """Uses the caller's Ray (a job on a cluster, a test's session) or starts one."""
     import ray
 
-    started = not ray.is_initialized()
-    if started:
-        ray.init(include_dashboard=False, log_to_driver=False)
+    from paraimage.ray_session import connect
+
+    started = connect()  # a local Ray unless RAY_ADDRESS asks for a cluster
     try:
         yield
     finally:

@@ -42,6 +42,11 @@ from paraimage.engine import (  # noqa: E402
     ResourceShortageError,
     Stage,
 )
+from paraimage.ray_session import (  # noqa: E402
+    RayAddressError,
+    check_reachable,
+    requested_address,
+)
 from paraimage.recovery import ClusterLostError  # noqa: E402
 from paraimage.run_record import Stopped, is_sigterm_exit, stop_on_sigterm  # noqa: E402
 from paraimage.rundir import RunDir, RunDirBusyError, RunDirError, check_writable  # noqa: E402
@@ -184,7 +189,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, args.overrides)
         check_writable(config.run.directory)
-    except (ConfigError, RunDirError) as exc:
+        # a wrong address would leave ray.init retrying, silent, after the model loads
+        check_reachable(requested_address(config.ray.address))
+    except (ConfigError, RunDirError, RayAddressError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     # each shard's statistics are rolled up as it is written, so the report at the end
