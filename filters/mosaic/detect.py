@@ -34,7 +34,7 @@ class MosaicFilterConfig(FilterConfig):
     """What a user turns: whether to reject, how strict, which detector."""
 
     threshold: float = Field(default=1.0, gt=0.0)  # on mosaic_score (1.0: calibrated)
-    detector: Literal["learned", "hand_built", "combined"] = "hand_built"
+    detector: Literal["learned", "hand_built", "combined"] = "learned"
     pixelation: bool = True  # the hand-built pixelation detector
     blur: bool = True  # the hand-built blur-island detector
     weights: str | None = None  # the learned detector's weights (None: the packaged ones)
@@ -73,14 +73,13 @@ def detect_mosaic(image: Image.Image, cfg: MosaicFilterConfig | None = None,
                   calibration: MosaicCalibration = DEFAULT_CALIBRATION) -> MosaicResult:
     """The configured detector(s) on one image (any PIL mode; luma is what they read)."""
     cfg = cfg or MosaicFilterConfig()
-    luma_img = image.convert("L")
     pix = blur = learned = 0.0
     period = pix_box = blur_box = None
     learned_found: list[tuple[float, Box]] = []
     if cfg.detector in ("hand_built", "combined"):
-        pix, period, pix_box, blur, blur_box = _hand_built(luma_img, cfg, calibration)
+        pix, period, pix_box, blur, blur_box = _hand_built(image.convert("L"), cfg, calibration)
     if cfg.detector in ("learned", "combined"):
-        learned_found = learned_regions(luma_img, load_model(cfg.weights))
+        learned_found = learned_regions(image, load_model(cfg.weights))
         learned = learned_found[0][0] if learned_found else 0.0
     found = [(pix, KIND_PIXELATION, pix_box), (blur, KIND_BLUR, blur_box)]
     found += [(s, KIND_LEARNED, b) for s, b in learned_found]

@@ -26,13 +26,15 @@ CHANNELS = ("dx", "dy", "lap_half", "lap_quarter", "col_peak", "row_peak", "col_
             "row_jpeg", "flat", "rel_dx", "rel_dy", "rel_lap_half", "rel_lap_quarter")
 
 
-def working_plane(luma: Image.Image) -> tuple[np.ndarray, int]:
-    """The luma plane the features are computed on, and its reduction: SA-1B-sized
-    images (short side from ``HALF_FROM`` px) at half size, where a 16-px block is 8 px
-    (a quarter of the cost; pixelation cells of 4 px become 2-px cells, still flat)."""
-    if min(luma.size) >= HALF_FROM:
-        return np.asarray(luma.reduce(2)), 2
-    return np.asarray(luma), 1
+def working_plane(image: Image.Image) -> tuple[np.ndarray, int]:
+    """The luma plane the features are computed on (from an image of any mode), and its
+    reduction: SA-1B-sized images (short side from ``HALF_FROM`` px) at half size, where
+    a 16-px block is 8 px (a quarter of the cost; pixelation cells of 4 px become 2-px
+    cells, still flat). Reduced before the conversion to luma: half the time of
+    converting 3.4 Mpx."""
+    if min(image.size) >= HALF_FROM:
+        return np.asarray(image.reduce(2).convert("L")), 2
+    return np.asarray(image.convert("L")), 1
 
 
 def block_features(luma: np.ndarray, block: int = BLOCK) -> np.ndarray:

@@ -1,11 +1,11 @@
 """Learned detector: a small fully convolutional net over the block features
 (``features.py``) gives each 16-px block the probability that it lies in a pasted blur
-or pixelation; connected blocks above one half are the regions.
+or pixelation; connected blocks of high probability are the regions (``RegionRule``).
 
 Weights live in ``filters/mosaic/weights/`` (written by ``python -m
-filters.train_mosaic``, with the training config, the data seed and the evidence
-threshold chosen on the calibration families). A region's score is its summed
-probability over that threshold, so 1.0 is the decision boundary as for the hand-built
+filters.train_mosaic``, with the training config, the data seed and the
+region rule chosen on the calibration families). A region's score is its evidence
+over the rule's threshold, so 1.0 is the decision boundary as for the hand-built
 detectors. The net runs on CPU in one thread: on a 93x140 map a copy to a GPU costs more
 than the convolutions, and a filter task holds one CPU.
 """
@@ -48,11 +48,11 @@ class LearnedModel:
     net: Any
     mean: np.ndarray  # per channel, to standardise the features
     std: np.ndarray
-    evidence: float  # summed block probability that makes score 1.0
+    rule: RegionRule  # how the block map becomes scored regions
     meta: dict[str, Any]
 
 
-def save_model(path: Path, net: Any, mean: np.ndarray, std: np.ndarray, evidence: float,
+def save_model(path: Path, net: Any, mean: np.ndarray, std: np.ndarray, rule: RegionRule,
                width: int, meta: dict[str, Any]) -> None:
     import torch
 
@@ -60,7 +60,7 @@ def save_model(path: Path, net: Any, mean: np.ndarray, std: np.ndarray, evidence
     torch.save({"format": FORMAT_VERSION, "channels": list(CHANNELS), "width": width,
                 "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
                 "mean": torch.from_numpy(mean), "std": torch.from_numpy(std),
-                "evidence": float(evidence), "meta": meta}, path)
+                "rule": rule.as_dict(), "meta": meta}, path)
 
 
 @lru_cache(maxsize=4)
@@ -79,19 +79,19 @@ def load_model(path: str | None = None) -> LearnedModel:
     net = build_net(len(CHANNELS), int(blob["width"]))
     net.load_state_dict(blob["state_dict"])
     net.eval()
-    return LearnedModel(net, blob["mean"].numpy(), blob["std"].numpy(), float(blob["evidence"]),
-                        dict(blob["meta"]))
+    return LearnedModel(net, blob["mean"].numpy(), blob["std"].numpy(),
+                        RegionRule(**blob["rule"]), dict(blob["meta"]))
 
 
-def features_of(luma: Image.Image) -> np.ndarray:
-    """The block features of a luma image at its working size (16-px blocks)."""
-    plane, factor = working_plane(luma)
+def features_of(image: Image.Image) -> np.ndarray:
+    """The block features of an image (any mode) at its working size (16-px blocks)."""
+    plane, factor = working_plane(image)
     return block_features(plane, BLOCK // factor)
 
 
-def probability_map(model: LearnedModel, luma: Image.Image) -> np.ndarray:
+def probability_map(model: LearnedModel, image: Image.Image) -> np.ndarray:
     """Per 16-px block, the probability that it is in a pasted region."""
-    return probability_of(model, features_of(luma))
+    return probability_of(model, features_of(image))
 
 
 def probability_of(model: LearnedModel, feats: np.ndarray) -> np.ndarray:
@@ -108,23 +108,42 @@ def probability_of(model: LearnedModel, feats: np.ndarray) -> np.ndarray:
     return torch.sigmoid(logits).numpy()
 
 
-def regions(prob: np.ndarray, evidence: float, limit: int = 8
+@dataclass(frozen=True)
+class RegionRule:
+    """How the block map becomes scored regions (chosen with the weights, on the
+    calibration families' validation draw): blocks of probability ``member`` or more
+    form regions; a region's evidence is its count of blocks at ``confident`` or more,
+    over (the map's blocks / 1000) ** ``size_power`` (a region of a given share of the
+    image has more blocks in a larger image); score = evidence / ``evidence``."""
+
+    member: float = MIN_PROBABILITY
+    confident: float = 0.9
+    size_power: float = 0.5
+    evidence: float = 1.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"member": self.member, "confident": self.confident,
+                "size_power": self.size_power, "evidence": self.evidence}
+
+
+def regions(prob: np.ndarray, rule: RegionRule, limit: int = 8
             ) -> list[tuple[float, tuple[int, int, int, int]]]:
-    """(score, full-res box) of each connected group of blocks above one half, best
-    first: score = summed probability / ``evidence``."""
-    mask = prob >= MIN_PROBABILITY
+    """(score, full-res box) of each connected group of member blocks, best first."""
+    mask = prob >= rule.member
     if not mask.any():
         return []
     labels, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+    scale = rule.evidence * (prob.size / 1000) ** rule.size_power
     found = []
     for idx, sl in enumerate(ndimage.find_objects(labels), start=1):
-        total = float(prob[sl][labels[sl] == idx].sum())
+        inside = prob[sl][labels[sl] == idx]
+        count = float(np.count_nonzero(inside >= rule.confident))
         box = (sl[0].start * BLOCK, sl[1].start * BLOCK, sl[0].stop * BLOCK, sl[1].stop * BLOCK)
-        found.append((total / evidence, box))
+        found.append((count / scale, box))
     found.sort(key=lambda item: -item[0])
     return found[:limit]
 
 
-def learned_regions(luma: Image.Image, model: LearnedModel
+def learned_regions(image: Image.Image, model: LearnedModel
                     ) -> list[tuple[float, tuple[int, int, int, int]]]:
-    return regions(probability_map(model, luma), model.evidence)
+    return regions(probability_map(model, image), model.rule)

@@ -56,7 +56,7 @@ def test_pixelated_face_box_is_rejected(name: str, box: tuple, block: int, centr
     y0, x0, y1, x1 = result.box  # the tile group overlaps the pasted box
     assert y0 < box[2] and box[0] < y1 and x0 < box[3] and box[1] < x1
     row: dict = {}
-    assert MosaicFilter().apply(row, image) == "mosaic_detected"
+    assert MosaicFilter(HAND).apply(row, image) == "mosaic_detected"
     assert row["mosaic_detected"] is True and row["mosaic_score"] >= 1.0
 
 
@@ -79,7 +79,7 @@ def test_blurred_box_is_rejected() -> None:
     image = blurred("astronaut", (250, 60, 400, 200), sigma=15)
     result = detect_mosaic(image, HAND)
     assert result.kind == "blur" and result.score >= 1.0
-    assert MosaicFilter().apply({}, image) == "mosaic_detected"
+    assert MosaicFilter(HAND).apply({}, image) == "mosaic_detected"
 
 
 @pytest.mark.parametrize(

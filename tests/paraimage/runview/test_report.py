@@ -190,6 +190,9 @@ def test_mosaic_region_is_detected_again_and_drawn(tmp_path: Path) -> None:
         "photos", "m", "s0", "rejected", image_ref=file_ref(image), width=width,
         height=height, mosaic_score=55.1, mosaic_detected=True,
         reject_reason="mosaic_detected")], T0)})
+    # An older run (no mosaic_boxes in its manifest) whose filter was the hand-built one.
+    (tmp_path / "run" / "config.yaml").write_text(
+        "fingerprint: x\nconfig:\n  filters:\n    mosaic: {detector: hand_built}\n")
     html = write_report(tmp_path / "run").read_text()
     # detect_mosaic's box (y0, x0, y1, x1) = (128, 240, 288, 368) over the image, in %
     assert ('<div class="box" title="detected mosaic region" style="left:45.71%;'
