@@ -103,31 +103,34 @@ def _load_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[str],
 
 def _near_pairs(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, order: np.ndarray,
                 max_hamming: int) -> np.ndarray:
-    """Pairs ``(i, j)`` of row positions, i < j, with Hamming distance <= max_hamming."""
-    long = {"ord": [], "band": [], "val": []}
-    for b, (shift, width) in enumerate(_bands(max_hamming)):
-        long["ord"].append(order)
-        long["band"].append(np.full(len(order), b, dtype=np.int16))
-        long["val"].append((hashes >> np.uint64(shift)) & np.uint64((1 << width) - 1))
-    bands = pa.table({k: np.concatenate(v) for k, v in long.items()})  # noqa: F841
-    hash_table = pa.table({"ord": order, "h": hashes})  # noqa: F841
-    pairs = con.execute(
-        """
-        WITH cand AS (
-            SELECT DISTINCT a.ord AS i, b.ord AS j
-            FROM bands a JOIN bands b
-              ON a.band = b.band AND a.val = b.val AND a.ord < b.ord
-        )
-        SELECT cand.i, cand.j
-        FROM cand
-        JOIN hash_table ha ON ha.ord = cand.i
-        JOIN hash_table hb ON hb.ord = cand.j
-        WHERE bit_count(xor(ha.h, hb.h)) <= $k
-        ORDER BY cand.j, cand.i
-        """,
-        {"k": max_hamming},
-    ).fetchnumpy()
-    return np.stack([pairs["i"], pairs["j"]], axis=1) if len(pairs["i"]) else np.empty((0, 2))
+    """Pairs ``(i, j)`` of row positions, i < j, with Hamming distance <= max_hamming,
+    sorted by ``(j, i)``.
+
+    By the pigeonhole principle two hashes within ``max_hamming`` agree on one of
+    ``max_hamming + 1`` disjoint bands. Each band is joined on its own, and the true
+    distance is checked inside the join, so only real pairs leave DuckDB: memory holds
+    one band's table and the pairs found, not every candidate of every band (that
+    held ~9 KiB per row: 925 MiB at 100k rows)."""
+    found = []
+    for shift, width in _bands(max_hamming):
+        band = pa.table({  # noqa: F841 - read by DuckDB's replacement scan
+            "ord": order, "h": hashes,
+            "val": (hashes >> np.uint64(shift)) & np.uint64((1 << width) - 1),
+        })
+        pairs = con.execute(
+            """
+            SELECT a.ord AS i, b.ord AS j
+            FROM band a JOIN band b ON a.val = b.val AND a.ord < b.ord
+            WHERE bit_count(xor(a.h, b.h)) <= $k
+            """,
+            {"k": max_hamming},
+        ).fetchnumpy()
+        if len(pairs["i"]):
+            found.append(np.stack([pairs["i"], pairs["j"]], axis=1))
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = np.unique(np.concatenate(found), axis=0)  # a pair may agree on two bands
+    return pairs[np.lexsort((pairs[:, 0], pairs[:, 1]))]
 
 
 def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,

@@ -16,7 +16,7 @@ Query either with DuckDB: ``SELECT * FROM 'RUN_DIR/funnel/funnel.parquet'``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -65,11 +65,17 @@ def _escape_like(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
 
 
-def _load(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> None:
-    con.execute(
-        "CREATE TEMP TABLE m AS SELECT * FROM read_parquet($paths, union_by_name = true)",
-        {"paths": [str(p) for p in paths]},
-    )
+def _load(con: duckdb.DuckDBPyConnection, paths: Sequence[Path],
+          score_columns: Iterable[str] = ()) -> None:
+    """Table ``m``: the verdict and score columns of every manifest, and no others (the
+    captions and their statistics would cost kilobytes a row: gigabytes at 1M rows)."""
+    source = "read_parquet($paths, union_by_name = true)"
+    params = {"paths": [str(p) for p in paths]}
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}",
+                                             params).fetchall()}
+    wanted = dict.fromkeys(["status", "reject_reason", *score_columns])
+    columns = ", ".join(f'"{name}"' for name in wanted if name in present)
+    con.execute(f"CREATE TEMP TABLE m AS SELECT {columns} FROM {source}", params)
 
 
 def _stage_column(filter_order: Sequence[str]) -> str:
@@ -87,7 +93,7 @@ def compute_funnel(manifest_paths: Sequence[Path], filter_order: Sequence[str],
     """The funnel and histogram tables of a set of manifests."""
     score_columns = SCORE_COLUMNS if score_columns is None else score_columns
     con = duckdb.connect()
-    _load(con, manifest_paths)
+    _load(con, manifest_paths, [c for cols in score_columns.values() for c in cols])
     present = {r[0] for r in con.execute("DESCRIBE m").fetchall()}
     con.execute(f"CREATE TEMP TABLE s AS SELECT *, {_stage_column(filter_order)} AS _step "
                 "FROM m WHERE status <> 'error'")
