@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40, help="training images per family and size")
     parser.add_argument("--val-n", type=int, default=15, help="validation images per family/size")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1000, help="data seed (the eval uses 0)")
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--width", type=int, default=16, help="channels of the net")
