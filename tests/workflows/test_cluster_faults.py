@@ -47,10 +47,13 @@ def cluster() -> Iterator[object]:
     cluster = Cluster(initialize_head=True, head_node_args={
         "num_cpus": 0, "include_dashboard": True, "dashboard_host": "127.0.0.1",
         "dashboard_port": dashboard,
+        # the job agent's port, not Ray's default 52365: another Ray on the machine (a
+        # benchmark, a developer's cluster) holds that one, and then no job is accepted
+        "dashboard_agent_listen_port": free_port(),
     })
     cluster.dashboard_url = f"http://127.0.0.1:{dashboard}"
     for _ in range(2):
-        cluster.add_node(num_cpus=WORKER_CPUS)
+        cluster.add_node(num_cpus=WORKER_CPUS, dashboard_agent_listen_port=free_port())
     cluster.wait_for_nodes()
     try:
         yield cluster
@@ -98,7 +101,7 @@ def test_a_worker_node_killed_mid_run_changes_nothing(
         # a replacement node, as an autoscaler would add after a spot preemption
         cluster.remove_node(node_running(cluster, "MapWorker(MapBatches(Transformers"),
                             allow_graceful=False)
-        cluster.add_node(num_cpus=WORKER_CPUS)
+        cluster.add_node(num_cpus=WORKER_CPUS, dashboard_agent_listen_port=free_port())
         stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
     finally:
         if process.poll() is None:
@@ -125,6 +128,19 @@ def job_status(client: object, job_id: str, until: set[str], timeout_s: float) -
     raise AssertionError(f"job {job_id} not {until} after {timeout_s} s")
 
 
+def submit(client: object, **job: object) -> str:
+    """``submit_job``, waiting for the head's job agent: it comes up some seconds after
+    the dashboard answers ("No available agent to submit job, please try again")."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return client.submit_job(**job)
+        except RuntimeError as error:
+            if "No available agent" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def test_a_stopped_driver_resumes_on_resubmit_and_a_second_job_is_refused(
     cluster: object, files: dict[str, Path], uninterrupted: list[tuple]
 ) -> None:
@@ -134,13 +150,13 @@ def test_a_stopped_driver_resumes_on_resubmit_and_a_second_job_is_refused(
     client = JobSubmissionClient(cluster.dashboard_url)
     entrypoint = f"cd {REPO_ROOT} && {sys.executable} workflows/recaption.py --config {config}"
     runtime_env = {"env_vars": {"HF_HUB_OFFLINE": "1", "RAY_DISABLE_USAGE_STATS": "1"}}
-    first = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+    first = submit(client, entrypoint=entrypoint, runtime_env=runtime_env)
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while not (run_dir / "run.lock.json").exists():  # the first job holds the run
         assert time.monotonic() < deadline, client.get_job_logs(first)[-3000:]
         time.sleep(0.1)
 
-    second = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+    second = submit(client, entrypoint=entrypoint, runtime_env=runtime_env)
     assert job_status(client, second, {"FAILED", "SUCCEEDED"}, 120) == "FAILED"
     refused = client.get_job_logs(second)
     assert f"{run_dir} is in use by another run (pid " in refused
@@ -153,7 +169,7 @@ def test_a_stopped_driver_resumes_on_resubmit_and_a_second_job_is_refused(
     complete_at_stop = len(list(run_dir.glob("manifests/*.parquet")))
     assert 0 < complete_at_stop < N_RECORDS
 
-    third = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+    third = submit(client, entrypoint=entrypoint, runtime_env=runtime_env)
     status = job_status(client, third, {"FAILED", "SUCCEEDED", "STOPPED"}, RUN_TIMEOUT_S)
     logs = client.get_job_logs(third)
     assert status == "SUCCEEDED", logs[-4000:]
