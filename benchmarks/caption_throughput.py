@@ -102,8 +102,8 @@ def main() -> int:
     from captioners.tiny_llava import build_tiny_llava
     from captioners.vllm_backend import build_prompt
     from curation.folder import FolderSource, FolderSourceConfig
-    from paraimage.config import JobConfig
     from paraimage.runner import init_ray
+    from workflows.config import JobConfig
     from workflows.recaption import build_stages
 
     work = Path(tempfile.mkdtemp(prefix="caption-bench-"))

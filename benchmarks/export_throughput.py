@@ -37,7 +37,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paraimage.export import ExportOptions, export_run  # noqa: E402
+from export import ExportOptions, export_run  # noqa: E402
 from paraimage.manifest import SCHEMA_VERSION, record_id  # noqa: E402
 from paraimage.shard_writer import write_manifest  # noqa: E402
 

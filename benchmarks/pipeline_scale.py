@@ -169,9 +169,9 @@ def bare_and_ours(tars: list[Path], n_rows_per_tar: int, work: Path) -> tuple[fl
     from filters import build_filter
     from filters.stages import FilterChainStage
     from paraimage.batches import public_columns, rows_to_batch
-    from paraimage.config import FiltersConfig
     from paraimage.engine import CpuStage, build_dataset, iter_output_batches
     from paraimage.shard_writer import ShardCollector
+    from workflows.config import FiltersConfig
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              ignore_reinit_error=True)

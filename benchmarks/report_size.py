@@ -34,8 +34,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from paraimage.manifest import SCHEMA_VERSION, record_id  # noqa: E402
-from paraimage.runview.report import write_report  # noqa: E402
 from paraimage.shard_writer import write_manifest  # noqa: E402
+from workflows.runview.report import write_report  # noqa: E402
 
 ROWS_PER_SHARD = 5000
 REJECT_REASONS = ("resolution_short_edge", "aesthetic_low_score", "mosaic_pixelated",

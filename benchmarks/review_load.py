@@ -320,7 +320,7 @@ def run_once(args: argparse.Namespace, guessers: int) -> dict[str, object]:
         [
             sys.executable,
             "-m",
-            "paraimage.cli",
+            "workflows.cli",
             "annotate",
             "serve",
             "--db",

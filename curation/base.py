@@ -1,102 +1,36 @@
-"""What every source provides: a plan of shards, and a reader of one shard's records.
-
-The input shard is the unit of work and of resume (DESIGN.md): ``plan()`` lists the
-shards once per run (the plan is saved, so a rerun sees the same shards even if the
-folder changed), and ``read(shard)`` yields exactly ``shard.n_records`` records, one
-per input record, bad ones included.
-"""
+"""What every source shares beyond the engine's contract (``paraimage.source``):
+file-name and location helpers. ``ShardSpec``, ``BaseSource`` and the record builders
+are re-exported here, where sources have always imported them."""
 
 from __future__ import annotations
 
-import contextlib
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from typing import Any
-
-from curation.probe import IMAGE_BYTES
-from paraimage.manifest import (
-    MANIFEST_COLUMNS,
-    SCHEMA_VERSION,
-    STATUS_ERROR,
-    STATUS_KEPT,
-    record_id,
+from paraimage.source import (
+    IMAGE_BYTES,
+    BaseSource,
+    EmptySourceError,
+    ShardSpec,
+    error_record,
+    new_record,
 )
+
+__all__ = [
+    "IMAGE_BYTES",
+    "IMAGE_EXTENSIONS",
+    "LOCAL_PROTOCOLS",
+    "BaseSource",
+    "EmptySourceError",
+    "ShardSpec",
+    "error_record",
+    "image_extension",
+    "is_remote",
+    "new_record",
+]
 
 LOCAL_PROTOCOLS = frozenset({"file", "local"})
 
 IMAGE_EXTENSIONS = frozenset(
     {"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jp2"}
 )
-
-
-@dataclass(frozen=True)
-class ShardSpec:
-    """One input shard: what the reader opens and how many records it must yield."""
-
-    shard_id: str
-    source: str
-    uri: str
-    n_records: int
-    members: tuple[str, ...] = field(default=())  # file lists for folder shards
-    row_group: int | None = None  # URL+text shards: the row group of the metadata file
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ShardSpec:
-        return cls(**{**data, "members": tuple(data.get("members", ()))})
-
-
-def new_record(shard: ShardSpec, source_key: str, run_id: str) -> dict[str, Any]:
-    """A record before any stage ran: identity columns filled, status ``kept``, every
-    other manifest column present and null (so all rows share one set of columns)."""
-    return {
-        **dict.fromkeys(MANIFEST_COLUMNS),
-        "id": record_id(shard.source, source_key),
-        "source": shard.source,
-        "source_key": source_key,
-        "shard_id": shard.shard_id,
-        "run_id": run_id,
-        "schema_version": SCHEMA_VERSION,
-        "status": STATUS_KEPT,
-        IMAGE_BYTES: None,
-    }
-
-
-def error_record(
-    shard: ShardSpec, source_key: str, run_id: str, message: str
-) -> dict[str, Any]:
-    record = new_record(shard, source_key, run_id)
-    record.update(status=STATUS_ERROR, error=message)
-    return record
-
-
-class EmptySourceError(ValueError):
-    """A source whose plan holds no records: a configuration that reads nothing."""
-
-
-class BaseSource(ABC):
-    """A source of images; subclasses name themselves and know their shards."""
-
-    name: str
-
-    def nothing_to_read(self) -> str:
-        """Why a plan of this source can hold no records, for the user."""
-        return "its plan holds no records"
-
-    @abstractmethod
-    def plan(self) -> list[ShardSpec]:
-        """All shards of this source, in a stable order."""
-
-    @abstractmethod
-    def read(self, shard: ShardSpec, run_id: str) -> Iterator[dict[str, Any]]:
-        """Exactly ``shard.n_records`` records of ``shard``."""
-
-    def session(self) -> contextlib.AbstractContextManager[None]:
-        """Held by the driver while shards are read (the demo's local web server)."""
-        return contextlib.nullcontext()
 
 
 def image_extension(name: str) -> str:

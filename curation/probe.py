@@ -21,8 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from paraimage.batches import Batch, batch_to_rows, rows_to_batch
 from paraimage.manifest import STATUS_ERROR, STATUS_KEPT, STATUS_REJECTED
-
-IMAGE_BYTES = "_image_bytes"  # internal column: the original bytes, never written
+from paraimage.source import IMAGE_BYTES
 
 # PIL's own bomb limit (~89.5 Mpx); SA-1B images are ~3.4 Mpx, LAION rarely > 40 Mpx.
 DEFAULT_MAX_PIXELS = 89_478_485

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from curation.base import BaseSource, ShardSpec
 from paraimage.batches import Batch
+from paraimage.source import BaseSource, ShardSpec
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ import pyarrow.parquet as pq
 import yaml
 from filelock import FileLock, Timeout
 
-from curation.base import BaseSource, ShardSpec
 from paraimage.atomic import TMP_SUFFIX, atomic_write
+from paraimage.source import BaseSource, ShardSpec
 
 LOCK_FILES = ("run.lock", "run.lock.json")  # the lock and its holder's description
 # run directories this process holds (RunDir.locked is re-entrant within a process)

@@ -19,9 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curation.base import BaseSource, ShardSpec
 from paraimage import console, ray_session
-from paraimage.config import JobConfig
 from paraimage.engine import (
     ResourceShortageError,
     Stage,
@@ -38,12 +36,14 @@ from paraimage.recovery import (
 )
 from paraimage.run_record import end_invocation, mark_unfinished, new_invocation
 from paraimage.rundir import RunDir
+from paraimage.settings import JobSettings
+from paraimage.source import BaseSource, ShardSpec
 from paraimage.summary import RunSummary, format_summary, summarize
 
 log = logging.getLogger("paraimage")
 
 
-def init_ray(config: JobConfig) -> None:
+def init_ray(config: JobSettings) -> None:
     """Ray for the job (``paraimage.ray_session``), and Ray Data set up for it."""
     ray_session.connect(config.ray.address, num_cpus=config.ray.num_cpus,
                         log_to_driver=console.verbose())
@@ -58,7 +58,7 @@ Finalizer = Callable[[RunDir], str | None]
 
 
 def run_job(
-    config: JobConfig,
+    config: JobSettings,
     source: BaseSource,
     stages: list[Stage],
     argv: list[str] | None = None,
@@ -77,7 +77,7 @@ def run_job(
 
 
 def _run_locked(
-    config: JobConfig,
+    config: JobSettings,
     source: BaseSource,
     stages: list[Stage],
     run_dir: RunDir,
@@ -142,7 +142,7 @@ def _run_locked(
 
 
 def _run_recorded(
-    config: JobConfig,
+    config: JobSettings,
     source: BaseSource,
     stages: list[Stage],
     run_id: str,
@@ -192,7 +192,7 @@ def write_stage_stats(dataset: Any, run_dir: RunDir) -> None:
 
 
 def _process(
-    config: JobConfig,
+    config: JobSettings,
     source: BaseSource,
     stages: list[Stage],
     run_id: str,

@@ -26,10 +26,10 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from curation.base import ShardSpec
 from paraimage.atomic import atomic_path
 from paraimage.batches import INTERNAL_PREFIX, rows_to_batch
 from paraimage.manifest import MANIFEST_COLUMNS, MANIFEST_SCHEMA, ManifestRowError, to_table
+from paraimage.source import ShardSpec
 
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
 SORT_KEYS = [("source_key", "ascending"), ("id", "ascending")]

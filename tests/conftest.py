@@ -33,7 +33,7 @@ TESTS_DIR = REPO_ROOT / "tests"
 # their own mark (whole jobs, vLLM engines and servers, Ray, streaming, real-model
 # generation); the browser tests and the PostgreSQL server's are marked here by path.
 SLOW_PATHS = ("annotation_tool/e2e/", "annotation_tool/postgresql/",
-              "paraimage/runview/test_report_browser.py")
+              "workflows/runview/test_report_browser.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

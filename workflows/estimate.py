@@ -33,7 +33,6 @@ from curation.base import EmptySourceError, ShardSpec  # noqa: E402
 from curation.registry import build_sources  # noqa: E402
 from curation.sa1b import SA1BSourceError  # noqa: E402
 from curation.url_metadata import MetadataError  # noqa: E402
-from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
 from paraimage.engine import (  # noqa: E402
     ActorStage,
     build_dataset,
@@ -44,6 +43,7 @@ from paraimage.estimate import Estimate, format_estimate, measure  # noqa: E402
 from paraimage.rundir import RunDirError  # noqa: E402
 from paraimage.runner import init_ray  # noqa: E402
 from paraimage.stage_timing import timed  # noqa: E402
+from workflows.config import ConfigError, JobConfig, load_config  # noqa: E402
 from workflows.recaption import EXIT_BAD_CONFIG, build_stages  # noqa: E402
 
 ESTIMATE_FILE = "estimate.json"

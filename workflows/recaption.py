@@ -34,7 +34,6 @@ from curation.url_metadata import MetadataError  # noqa: E402
 from filters import build_filter, write_funnel_report  # noqa: E402
 from filters.dedup_apply import apply_dedup  # noqa: E402
 from filters.stages import AestheticStage, FilterChainStage  # noqa: E402
-from paraimage.config import ConfigError, JobConfig, load_config  # noqa: E402
 from paraimage.console import job_console  # noqa: E402
 from paraimage.engine import (  # noqa: E402
     ActorStage,
@@ -51,12 +50,13 @@ from paraimage.recovery import ClusterLostError  # noqa: E402
 from paraimage.run_record import Stopped, is_sigterm_exit, stop_on_sigterm  # noqa: E402
 from paraimage.rundir import RunDir, RunDirBusyError, RunDirError, check_writable  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
-from paraimage.runview.closing import closing_lines  # noqa: E402
 from paraimage.summary import RunSummary  # noqa: E402
 from stats.heap import RETAINED_HEAP_ENV  # noqa: E402
 from stats.report import write_run_report  # noqa: E402
 from stats.rollups import write_rollups  # noqa: E402
 from stats.text_stats import CaptionStats  # noqa: E402
+from workflows.config import ConfigError, JobConfig, load_config  # noqa: E402
+from workflows.runview.closing import closing_lines  # noqa: E402
 
 EXIT_BAD_CONFIG = 2
 EXIT_CLUSTER_LOST = 3  # the cluster lost what Ray cannot rebuild: rerun to resume

@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
-from paraimage.export import ExportOptions
+from export import ExportOptions
 from paraimage.manifest import SCHEMA_VERSION, record_id
 from paraimage.shard_writer import write_manifest
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import datasets
 from export_helpers import MODEL, PROMPT, TARGET_WORDS, SmallRun, build_small_run
 
-from paraimage.export import SAMPLE_SCHEMA, export_run
+from export import SAMPLE_SCHEMA, export_run
 
 
 def test_card_of_a_run_with_reports(small_run: SmallRun, tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from export_helpers import SmallRun, build_small_run
 
-from paraimage.cli import main
-from paraimage.export import ExportError, export_run
-from paraimage.export.options import parse_size
+from export import ExportError, export_run
+from export.options import parse_size
 from paraimage.shard_writer import write_manifest
+from workflows.cli import main
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -152,7 +152,7 @@ def test_same_size_change_needs_sha256_verification(tmp_path: Path) -> None:
 
 
 def test_read_all_reads_every_reference_in_order(small_run: SmallRun) -> None:
-    from paraimage.export.images import ImageReader
+    from export.images import ImageReader
 
     refs = [row.get("image_ref") for row in small_run.rows] * 5
     with ImageReader(open_tars=1, sha256=True) as reader:

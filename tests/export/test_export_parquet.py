@@ -13,7 +13,7 @@ import webdataset as wds
 from export_helpers import TARGET_WORDS, SmallRun
 from PIL import Image
 
-from paraimage.export import SAMPLE_SCHEMA, export_run
+from export import SAMPLE_SCHEMA, export_run
 
 MIX = {"alt_text": 0.3, "caption": 0.5, "caption_short": 0.2}
 

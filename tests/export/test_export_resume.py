@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from export_helpers import SmallRun, build_small_run
 
-from paraimage.cli import main
-from paraimage.export import ExportError, export_run
+from export import ExportError, export_run
 from paraimage.shard_writer import write_manifest
+from workflows.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARDS = ["shard-00000.tar", "shard-00001.tar", "shard-00002.tar"]
@@ -28,7 +28,7 @@ SHARDS = ["shard-00000.tar", "shard-00001.tar", "shard-00002.tar"]
 KILLED_EXPORT = textwrap.dedent("""
     import os, signal, sys, time
     sys.path.insert(0, {root!r})
-    from paraimage.export import webdataset_writer
+    from export import webdataset_writer
     original = webdataset_writer.write_samples
     first_shard = os.path.join(sys.argv[sys.argv.index("--out") + 1], "shard-00000.tar")
     calls = []
@@ -45,7 +45,7 @@ KILLED_EXPORT = textwrap.dedent("""
         return original(handle, samples)
 
     webdataset_writer.write_samples = write_then_die
-    from paraimage.cli import main
+    from workflows.cli import main
     sys.exit(main(sys.argv[1:]))
 """)
 

@@ -11,8 +11,8 @@ import pytest
 import webdataset as wds
 from export_helpers import MODEL, PARAMS, PROMPT, TARGET_WORDS, SmallRun
 
-from paraimage.export import export_run
-from paraimage.export.selection import SAMPLE_OVERHEAD_BYTES, split_into_shards
+from export import export_run
+from export.selection import SAMPLE_OVERHEAD_BYTES, split_into_shards
 
 
 def read_webdataset(out: Path) -> list[dict]:
@@ -126,7 +126,7 @@ def test_tar_stream_equals_tarfile_ustar_output(tmp_path: Path) -> None:
     import io
     import random
 
-    from paraimage.export.webdataset_writer import TarStream, ustar_header
+    from export.webdataset_writer import TarStream, ustar_header
 
     rng = random.Random(0)
     members = [("a1b2.jpg", rng.randbytes(1000)), ("a1b2.json", b"{}"),

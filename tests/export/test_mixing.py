@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from export_helpers import SmallRun
 
-from paraimage.export import CaptionMix, ExportError, export_run
-from paraimage.export.mixing import VARIANT_NAMES, MixTally, first_sentence, variant_texts
-from paraimage.export.options import parse_mix
+from export import CaptionMix, ExportError, export_run
+from export.mixing import VARIANT_NAMES, MixTally, first_sentence, variant_texts
+from export.options import parse_mix
 from paraimage.manifest import record_id
 
 N_IDS = 5000

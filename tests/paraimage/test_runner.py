@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from curation.base import BaseSource, ShardSpec
-from paraimage.config import JobConfig
 from paraimage.runner import run_job
+from workflows.config import JobConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 from stats_helpers import make_run, manifest_row
 
-from paraimage.cli import main
+from workflows.cli import main
 
 README = Path(__file__).resolve().parents[2] / "stats" / "README.md"
 

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from stats_helpers import make_run, manifest_row
 
-from paraimage.cli import main
+from workflows.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 PROMPTS = [

@@ -32,7 +32,7 @@ GROWTH_BUDGET_SHARE = 0.4
 
 _MEASURE = """
 import json, resource, sys
-from paraimage.cli import main
+from workflows.cli import main
 code = main(sys.argv[1:])
 print(json.dumps({"code": code,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

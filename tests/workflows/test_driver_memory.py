@@ -34,7 +34,7 @@ RUN = textwrap.dedent("""
     from cluster_helpers import write_tiny_tars
     from curation.probe import ProbeStage
     from curation.webdataset import WebDatasetSource, WebDatasetSourceConfig
-    from paraimage.config import JobConfig
+    from workflows.config import JobConfig
     from paraimage.engine import ActorStage, CpuStage
     from paraimage.runner import run_job
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from paraimage.config import load_config
 from paraimage.manifest import SCHEMA_VERSION, record_id, to_table
 from paraimage.rundir import RunDir
+from workflows.config import load_config
 from workflows.recaption import build_finalizers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

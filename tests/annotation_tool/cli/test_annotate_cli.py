@@ -10,7 +10,7 @@ import pytest
 from review_factories import manifest_rows, write_run
 
 from annotation_tool.migrate import head_revision
-from paraimage.cli import main
+from workflows.cli import main
 
 
 def run(*argv: str) -> int:
