@@ -53,7 +53,7 @@ TARGET_WORDS = 20
 def prepared_rows(count: int, image_size: int) -> list[dict]:
     from PIL import Image
 
-    from curation.sample_photos import PHOTOS
+    from demo.sample_photos import PHOTOS
 
     photos = list(PHOTOS.values())
     rows = []

@@ -117,7 +117,7 @@ class BenchSyncCaptioner(VLLMCaptioner):
 
 
 def make_images(folder: Path, count: int) -> list[Path]:
-    from curation.sample_photos import write_sample_photos
+    from demo.sample_photos import write_sample_photos
 
     originals = write_sample_photos(folder / "originals", include_edge_cases=False)
     paths = []

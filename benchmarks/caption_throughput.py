@@ -42,7 +42,7 @@ def steady_rate(arrivals: list[tuple[float, int]]) -> float:
 
 
 def make_images(folder: Path, count: int) -> list[Path]:
-    from curation.sample_photos import write_sample_photos
+    from demo.sample_photos import write_sample_photos
 
     originals = write_sample_photos(folder / "originals", include_edge_cases=False)
     paths = []

@@ -182,7 +182,7 @@ def bare_and_ours(tars: list[Path], n_rows_per_tar: int, work: Path) -> tuple[fl
     shards = source.plan()
     filters = FiltersConfig.model_validate(
         {"resolution": {"min_short_edge": 16}, "mosaic": {"mode": "score_only"}})
-    chain = [build_filter(name, filters.enabled(name)) for name in filters.CPU_ORDER
+    chain = [build_filter(name, filters.enabled(name)) for name in filters.cpu_order
              if filters.enabled(name)]
     cpu = {"num_cpus": 0.5, "batch_size": 256}
     stages = [CpuStage("probe", ProbeStage(DEFAULT_MAX_PIXELS), **cpu),

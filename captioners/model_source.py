@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from captioners.config import TINY_MODEL_NAME, CaptionerConfig, looks_like_local_path
+from paraimage.errors import UserError
 
 HUB_TIMEOUT_S = 10.0
 
 
-class ModelUnavailableError(RuntimeError):
+class ModelUnavailableError(UserError, RuntimeError):
     """The configured model can be neither found locally nor fetched."""
 
 

@@ -22,9 +22,10 @@ import numpy as np
 
 from captioners.base import BaseCaptioner, Generation
 from captioners.config import OpenAICaptionerConfig, PromptSpec
+from paraimage.errors import UserError
 
 
-class ServerUnavailableError(RuntimeError):
+class ServerUnavailableError(UserError, RuntimeError):
     """The server cannot be reached or does not serve the configured model."""
 
 

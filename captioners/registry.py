@@ -10,6 +10,8 @@ from captioners.transformers_backend import TransformersCaptioner
 from captioners.vllm_async import AsyncVLLMCaptioner
 from captioners.vllm_backend import VLLMCaptioner
 
+CAPTION_STEP = "caption"  # the prefix of caption errors and caption-QA rejects
+
 CAPTIONERS: dict[str, type[BaseCaptioner]] = {
     "vllm": VLLMCaptioner,
     "transformers": TransformersCaptioner,

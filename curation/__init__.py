@@ -1,10 +1,12 @@
 """Sources, decoding and image references."""
 
-from curation.base import BaseSource, ShardSpec
+from curation.base import BaseSource, ShardSpec, SourceConfig
 from curation.folder import FolderSource, FolderSourceConfig
 from curation.image_ref import ImageRefError, open_image_ref
 from curation.probe import ProbeStage
-from curation.sample_photos import SamplePhotosSource, SamplePhotosSourceConfig
+from curation.registry import SourceKind, build_sources, register_source, source_kinds
+from curation.sa1b import SA1BSource, SA1BSourceConfig
+from curation.url_text import UrlTextSource, UrlTextSourceConfig
 from curation.webdataset import WebDatasetSource, WebDatasetSourceConfig
 
 __all__ = [
@@ -13,10 +15,17 @@ __all__ = [
     "FolderSourceConfig",
     "ImageRefError",
     "ProbeStage",
-    "SamplePhotosSource",
-    "SamplePhotosSourceConfig",
+    "SA1BSource",
+    "SA1BSourceConfig",
     "ShardSpec",
+    "SourceConfig",
+    "SourceKind",
+    "UrlTextSource",
+    "UrlTextSourceConfig",
     "WebDatasetSource",
     "WebDatasetSourceConfig",
+    "build_sources",
     "open_image_ref",
+    "register_source",
+    "source_kinds",
 ]

@@ -4,6 +4,8 @@ are re-exported here, where sources have always imported them."""
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from paraimage.source import (
     IMAGE_BYTES,
     BaseSource,
@@ -14,12 +16,14 @@ from paraimage.source import (
 )
 
 __all__ = [
+    "DECODE_STEP",
     "IMAGE_BYTES",
     "IMAGE_EXTENSIONS",
     "LOCAL_PROTOCOLS",
     "BaseSource",
     "EmptySourceError",
     "ShardSpec",
+    "SourceConfig",
     "error_record",
     "image_extension",
     "is_remote",
@@ -27,6 +31,21 @@ __all__ = [
 ]
 
 LOCAL_PROTOCOLS = frozenset({"file", "local"})
+DECODE_STEP = "decode"  # the prefix of the probe's errors and rejects (probe.py)
+
+
+class SourceConfig(BaseModel):
+    """Fields every source config has; each source narrows ``kind`` to its names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    name: str | None = Field(None, description="manifest `source` value; default: kind")
+
+    @property
+    def source_name(self) -> str:
+        """The manifest's ``source`` value, and the source's name in the job."""
+        return self.name or self.kind
 
 IMAGE_EXTENSIONS = frozenset(
     {"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jp2"}

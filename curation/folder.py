@@ -6,26 +6,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from curation.base import (
     IMAGE_EXTENSIONS,
     BaseSource,
     ShardSpec,
+    SourceConfig,
     error_record,
     image_extension,
     new_record,
 )
 from curation.image_ref import file_ref
 from curation.probe import IMAGE_BYTES
+from curation.registry import SourceKind, register_source
 from curation.sidecar import SIDECAR_EXTENSIONS, SidecarError, parse_sidecars
 
 
-class FolderSourceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FolderSourceConfig(SourceConfig):
     kind: Literal["folder"]
-    name: str | None = Field(None, description="manifest `source` value; default: kind")
     path: Path
     shard_size: int = Field(1000, gt=0)
     limit: int | None = Field(None, gt=0, description="read only the first N images")
@@ -43,7 +42,7 @@ class FolderSource(BaseSource):
     name = "folder"
 
     def __init__(self, config: FolderSourceConfig) -> None:
-        self.name = config.name or config.kind
+        self.name = config.source_name
         self.root = config.path
         self.shard_size = config.shard_size
         self.limit = config.limit
@@ -95,3 +94,10 @@ class FolderSource(BaseSource):
             record.update(metadata, image_ref=file_ref(path))
             record[IMAGE_BYTES] = data
             yield record
+
+
+register_source(SourceKind(
+    FolderSourceConfig, FolderSource,
+    terms={"folder": ("local folder", "The user's own images: the terms of whoever holds their "
+                         "rights apply.")},
+))

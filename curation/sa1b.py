@@ -37,13 +37,15 @@ from urllib.parse import urlparse
 import fsspec
 import tenacity
 from fsspec.utils import get_protocol
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from curation.base import BaseSource, ShardSpec, error_record, is_remote, new_record
+from curation.base import BaseSource, ShardSpec, SourceConfig, error_record, is_remote, new_record
 from curation.image_ref import tar_ref
 from curation.probe import IMAGE_BYTES
+from curation.registry import SourceKind, register_source
 from curation.tar_samples import count_samples, read_planned_samples
 from paraimage.atomic import atomic_path
+from paraimage.errors import UserError
 
 ERROR_MISSING_JSON = "sa1b_missing_json"
 ERROR_MISSING_JPG = "sa1b_missing_jpg"
@@ -59,7 +61,7 @@ MAX_BACKOFF_S = 30
 DEFAULT_TIMEOUT_S = 60.0
 
 
-class SA1BSourceError(RuntimeError):
+class SA1BSourceError(UserError, RuntimeError):
     """Planning failed: a tar could not be fetched or read, or the links file is bad."""
 
 
@@ -243,11 +245,8 @@ def sample_problem(key: str, files: dict[str, bytes], names: dict[str, str]) -> 
     return None
 
 
-class SA1BSourceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SA1BSourceConfig(SourceConfig):
     kind: Literal["sa1b"]
-    name: str | None = Field(None, description="manifest `source` value; default: kind")
     paths: list[str] | None = Field(
         None, min_length=1, description="tar files, glob patterns or fsspec URLs"
     )
@@ -305,7 +304,7 @@ class SA1BSource(BaseSource):
 
     def __init__(self, config: SA1BSourceConfig) -> None:
         self.config = config
-        self.name = config.name or config.kind
+        self.name = config.source_name
 
     def tars(self) -> list[TarEntry]:
         """The tars to read, sorted by name and cut to ``limit`` (before any fetching)."""
@@ -408,3 +407,10 @@ class SA1BSource(BaseSource):
         record["image_ref"] = tar_ref(tar_path, names["jpg"])
         record[IMAGE_BYTES] = files["jpg"]
         return record
+
+
+register_source(SourceKind(
+    SA1BSourceConfig, SA1BSource,
+    terms={"sa1b": ("SA-1B", "Images under the SA-1B Dataset Research License (Meta): research "
+                     "use only, on the licence's terms; read it before redistributing any image.")},
+))

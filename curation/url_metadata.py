@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from paraimage.atomic import atomic_path
+from paraimage.errors import UserError
 
 MetadataFormat = Literal["parquet", "csv", "tsv", "jsonl"]
 
@@ -97,7 +98,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-class MetadataError(ValueError):
+class MetadataError(UserError, ValueError):
     """A metadata file cannot be read or lacks a required column."""
 
 

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from curation.base import BaseSource, ShardSpec, error_record, is_remote, new_record
+from curation.base import BaseSource, ShardSpec, SourceConfig, error_record, is_remote, new_record
 from curation.image_ref import tar_ref
 from curation.probe import IMAGE_BYTES
+from curation.registry import SourceKind, register_source
 from curation.url_download import (
     OOM_SHARD_COUNT,
     DownloadOptions,
@@ -49,11 +50,8 @@ from curation.url_metadata import (
 from paraimage.manifest import STATUS_ERROR, STATUS_KEPT, STATUS_REJECTED
 
 ERROR_NO_STATUS = "download_no_status"
-class UrlTextSourceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UrlTextSourceConfig(SourceConfig):
     kind: Literal["laion", "url_text"]
-    name: str | None = Field(None, description="manifest `source` value; default: kind")
     metadata: list[str] = Field(
         min_length=1, description="metadata files: paths, glob patterns or fsspec URLs"
     )
@@ -87,10 +85,6 @@ class UrlTextSourceConfig(BaseModel):
         if self.preset is None and (self.format is None or self.columns is None):
             raise ValueError("url_text needs a `preset` or both `format` and `columns`")
         return self
-
-    @property
-    def source_name(self) -> str:
-        return self.name or self.kind
 
     def layout(self) -> Preset:
         base = PRESETS[self.preset] if self.preset else None
@@ -213,3 +207,19 @@ class UrlTextSource(BaseSource):
             record.update(status=STATUS_ERROR,
                           error=f"{ERROR_NO_STATUS}: img2dataset wrote no status for it")
             yield record
+
+
+register_source(SourceKind(
+    UrlTextSourceConfig, UrlTextSource, downloads=True, reject_steps=("prefilter", "download"),
+    terms={
+    "laion": ("LAION-Aesthetics", "The metadata (URLs, alt-texts, scores) is released by "
+              "LAION under CC-BY 4.0. The images are not: each keeps its own copyright and "
+              "licence, held by its owner. Honour opt-outs and takedown requests."),
+    "coyo": ("COYO-700M", "Metadata by Kakao Brain under CC-BY 4.0; the images keep their "
+             "own copyright and licence."),
+    "datacomp": ("DataComp CommonPool", "Metadata under CC-BY 4.0; the images keep their "
+                 "own copyright and licence."),
+    "cc12m": ("Conceptual 12M", "Google's metadata may be used for any purpose (crediting "
+              "Google LLC as the source is requested); the images keep their own copyright."),
+},
+))

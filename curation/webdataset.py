@@ -14,11 +14,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from curation.base import IMAGE_EXTENSIONS, BaseSource, ShardSpec, error_record, new_record
+from curation.base import (
+    IMAGE_EXTENSIONS,
+    BaseSource,
+    ShardSpec,
+    SourceConfig,
+    error_record,
+    new_record,
+)
 from curation.image_ref import tar_ref
 from curation.probe import IMAGE_BYTES
+from curation.registry import SourceKind, register_source
 from curation.sidecar import SidecarError, parse_sidecars
 from curation.tar_samples import count_samples, read_planned_samples
 
@@ -28,11 +36,8 @@ ERROR_SPLIT_SAMPLE = "webdataset_split_sample"
 ERROR_BAD_TAR = "webdataset_unreadable_tar"
 
 
-class WebDatasetSourceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebDatasetSourceConfig(SourceConfig):
     kind: Literal["webdataset"]
-    name: str | None = Field(None, description="manifest `source` value; default: kind")
     paths: list[str] = Field(min_length=1, description="tar files or glob patterns")
     limit: int | None = Field(None, gt=0, description="read only the first N shards")
 
@@ -49,7 +54,7 @@ class WebDatasetSource(BaseSource):
     name = "webdataset"
 
     def __init__(self, config: WebDatasetSourceConfig) -> None:
-        self.name = config.name or config.kind
+        self.name = config.source_name
         found = sorted(
             {
                 Path(match).resolve()
@@ -96,3 +101,10 @@ class WebDatasetSource(BaseSource):
             shard, run_id, sample_row,
             split_error=ERROR_SPLIT_SAMPLE, unreadable_error=ERROR_BAD_TAR,
         )
+
+
+register_source(SourceKind(
+    WebDatasetSourceConfig, WebDatasetSource,
+    terms={"webdataset": ("local webdataset shards", "The user's own shards: the terms of "
+                             "whoever holds the rights to their images and texts apply.")},
+))

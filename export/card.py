@@ -19,50 +19,16 @@ import jinja2
 import pyarrow as pa
 from pydantic import ByteSize
 
+import demo  # noqa: F401  (the demo's source kinds, for runs of the demo)
+from curation.registry import source_terms as registered_terms
 from export.mixing import VARIANT_NAMES
 from export.options import ExportOptions
 from export.out_dir import ExportDir
 from export.run_info import RunInfo
 from export.samples import FIELD_DOCS, SAMPLE_SCHEMA
+from filters.registry import filter_kinds
 from stats.report import markdown_table
 
-# Terms of each source kind (or URL+text preset). Metadata licences are the dataset
-# authors'; none of them grants rights to the images themselves.
-LICENCES: dict[str, tuple[str, str]] = {
-    "laion": ("LAION-Aesthetics", "The metadata (URLs, alt-texts, scores) is released by "
-              "LAION under CC-BY 4.0. The images are not: each keeps its own copyright and "
-              "licence, held by its owner. Honour opt-outs and takedown requests."),
-    "coyo": ("COYO-700M", "Metadata by Kakao Brain under CC-BY 4.0; the images keep their "
-             "own copyright and licence."),
-    "datacomp": ("DataComp CommonPool", "Metadata under CC-BY 4.0; the images keep their "
-                 "own copyright and licence."),
-    "cc12m": ("Conceptual 12M", "Google's metadata may be used for any purpose (crediting "
-              "Google LLC as the source is requested); the images keep their own copyright."),
-    "sa1b": ("SA-1B", "Images under the SA-1B Dataset Research License (Meta): research "
-             "use only, on the licence's terms; read it before redistributing any image."),
-    "folder": ("local folder", "The user's own images: the terms of whoever holds their "
-               "rights apply."),
-    "webdataset": ("local webdataset shards", "The user's own shards: the terms of whoever "
-                   "holds the rights to their images and texts apply."),
-    "sample_photos": ("package sample photos", "Demo photographs shipped by scikit-image "
-                      "(`skimage.data`) and matplotlib (`grace_hopper.jpg`); each package "
-                      "documents its images' licences (public domain or free to use). The "
-                      "edge cases are generated. For demos and tests only."),
-    "demo_laion": ("demo LAION path", "LAION-style metadata made up by the demo, its URLs "
-                   "served from 127.0.0.1 out of the package sample photos (see "
-                   "sample_photos). For demos and tests only."),
-}
-UNKNOWN_LICENCE = ("unknown source", "No terms are recorded for this source kind: check "
-                   "the licence of the data fed in before releasing it.")
-# The settings worth a line in the card, per filter (the full config is in _export/).
-FILTER_SETTINGS: dict[str, tuple[str, ...]] = {
-    "resolution": ("min_short_edge", "max_aspect_ratio"),
-    "watermark": ("max_pwatermark",),
-    "nsfw": ("max_punsafe",),
-    "mosaic": ("threshold", "pixelation", "blur"),
-    "dedup": ("max_hamming",),
-    "aesthetic": ("threshold", "clip_model", "recompute"),
-}
 _FILTER_MODES = {"on": "rejects", "score_only": "scores only, rejects nothing"}
 _ORDERS = {"id": "`id` (a hash: sources mix across shards)",
            "source": "`source, source_key` (the order images lie in their sources)"}
@@ -74,10 +40,9 @@ _SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K
 
 
 def source_terms(source: Mapping[str, Any]) -> tuple[str, str]:
-    for key in (source.get("preset"), source.get("kind")):
-        if key in LICENCES:
-            return LICENCES[key]
-    return UNKNOWN_LICENCE
+    """(dataset, terms) as the source kind registered them (metadata licences are the
+    dataset authors'; none of them grants rights to the images themselves)."""
+    return registered_terms(str(source.get("kind")), source.get("preset"))
 
 
 def source_name(source: Mapping[str, Any]) -> str:
@@ -221,13 +186,16 @@ def _filters(run: RunInfo) -> dict[str, Any]:
             prefilters.append((source_name(source),
                                ", ".join(f"{k}={v}" for k, v in prefilter.items())))
     filters = []
-    for name, keys in FILTER_SETTINGS.items():
-        config = (run.config.get("filters") or {}).get(name)
+    for kind in filter_kinds():
+        config = (run.config.get("filters") or {}).get(kind.name)
         if not config or config.get("mode") == "off":
             continue
         mode = config.get("mode", "on")
-        filters.append((name, _FILTER_MODES.get(mode, mode),
-                        ", ".join(f"{key}={config[key]}" for key in keys if key in config)))
+        effect = _FILTER_MODES.get(mode, mode)
+        if config.get("sources"):
+            effect += f" (on {', '.join(config['sources'])} only)"
+        filters.append((kind.name, effect, ", ".join(
+            f"{key}={config[key]}" for key in kind.card_settings if key in config)))
     return {"max_pixels": f"{max_pixels:,}" if max_pixels else "",
             "prefilters": prefilters, "filters": filters}
 

@@ -14,6 +14,7 @@ from pydantic import ByteSize, TypeAdapter, ValidationError
 
 from captioners.qa import QUALITY_FLAGS
 from export.mixing import CAPTION_VARIANT_PREFIX, is_caption_variant
+from paraimage.errors import UserError
 
 # Bump when the layout of a sample (file names, JSON fields, Parquet columns) changes:
 # an OUT written by another layout version is refused instead of mixed.
@@ -45,7 +46,7 @@ SHARD_DIGITS = 5
 _BYTE_SIZE = TypeAdapter(ByteSize)
 
 
-class ExportError(ValueError):
+class ExportError(UserError, ValueError):
     """Bad export input (run directory, options, SQL, an OUT of another export)."""
 
 

@@ -23,6 +23,7 @@ from PIL import Image
 from pydantic import Field
 
 from filters.base import STAT_UNSCORED, BatchImageFilter, FilterConfig
+from filters.registry import FilterKind, register_filter
 
 if TYPE_CHECKING:
     import torch
@@ -127,7 +128,7 @@ class AestheticFilter(BatchImageFilter):
 
     def __init__(self, config: AestheticFilterConfig | None = None) -> None:
         self.config = config or AestheticFilterConfig()
-        super().__init__(self.config.mode)
+        super().__init__(self.config.mode, self.config.sources)
         self._model: Any = None  # built on first need: LAION rows may never need it
 
     def _load(self) -> None:
@@ -208,3 +209,9 @@ class AestheticFilter(BatchImageFilter):
         if value is None:
             return None
         return REASON_LOW_SCORE if value < self.config.threshold else None
+
+
+register_filter(FilterKind(
+    AestheticFilterConfig, AestheticFilter, order=60,
+    card_settings=("threshold", "clip_model", "recompute"),
+))

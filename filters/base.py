@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 from PIL import Image
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _mode_as_typed(value: Any) -> Any:
@@ -46,6 +46,11 @@ class FilterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: FilterMode = "on"
+    sources: list[str] | None = Field(
+        None, min_length=1,
+        description="run on rows of these sources only (their `name`, or `kind`); the "
+        "others pass it unscored. Default: every source",
+    )
 
 
 class BaseImageFilter(ABC):
@@ -55,11 +60,16 @@ class BaseImageFilter(ABC):
     # Manifest columns holding this filter's score; the funnel report histograms them.
     score_columns: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, mode: FilterMode = "on") -> None:
+    def __init__(self, mode: FilterMode = "on", sources: Sequence[str] | None = None) -> None:
         if mode not in ("on", "score_only"):
             raise ValueError(f"{self.name}: mode must be 'on' or 'score_only', got {mode!r}")
         self.mode = mode
+        # the sources whose rows this filter sees; None: all
+        self.sources = frozenset(sources) if sources is not None else None
         self.stats: Counter[str] = Counter()
+
+    def applies_to(self, row: dict[str, Any]) -> bool:
+        return self.sources is None or row.get("source") in self.sources
 
     @abstractmethod
     def score(self, row: dict[str, Any], image: Image.Image | None) -> dict[str, Any]:
@@ -71,6 +81,9 @@ class BaseImageFilter(ABC):
 
     def apply(self, row: dict[str, Any], image: Image.Image | None) -> str | None:
         """Score ``row`` in place; return the reject reason when the filter rejects."""
+        if not self.applies_to(row):
+            self.stats[STAT_UNSCORED] += 1
+            return None
         scores = self.score(row, image)
         return self._decide(row, scores)
 
@@ -111,5 +124,12 @@ class BatchImageFilter(BaseImageFilter):
         """Score every row in place; the reject reason (or ``None``) of each, in order."""
         if len(rows) != len(images):
             raise ValueError(f"{self.name}: {len(rows)} rows but {len(images)} images")
-        all_scores = self.score_batch(rows, images)
-        return [self._decide(row, s) for row, s in zip(rows, all_scores, strict=True)]
+        seen = [index for index, row in enumerate(rows) if self.applies_to(row)]
+        self.stats[STAT_UNSCORED] += len(rows) - len(seen)
+        reasons: list[str | None] = [None] * len(rows)
+        if not seen:
+            return reasons
+        all_scores = self.score_batch([rows[i] for i in seen], [images[i] for i in seen])
+        for index, scores in zip(seen, all_scores, strict=True):
+            reasons[index] = self._decide(rows[index], scores)
+        return reasons

@@ -27,6 +27,7 @@ from PIL import Image
 from pydantic import Field
 
 from filters.base import BaseImageFilter, FilterConfig
+from filters.registry import FilterKind, register_filter
 from paraimage.atomic import atomic_path
 
 KIND_EXACT = "exact"
@@ -68,7 +69,7 @@ class PerceptualHashFilter(BaseImageFilter):
 
     def __init__(self, config: DedupFilterConfig | None = None) -> None:
         self.config = config or DedupFilterConfig()
-        super().__init__(self.config.mode)
+        super().__init__(self.config.mode, self.config.sources)
 
     def score(self, row: dict[str, Any], image: Image.Image | None) -> dict[str, Any]:
         return {"phash": compute_phash(image)} if image is not None else {}
@@ -202,3 +203,9 @@ def write_dedup(run_dir: Path, max_hamming: int, statuses: Sequence[str] = ("kep
     with atomic_path(out) as tmp:  # like the manifests
         pq.write_table(table, tmp)
     return out
+
+
+register_filter(FilterKind(
+    DedupFilterConfig, PerceptualHashFilter, order=50,
+    card_settings=("max_hamming",),
+))

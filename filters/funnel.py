@@ -23,21 +23,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from filters.aesthetic import AestheticFilter
-from filters.base import BaseImageFilter
-from filters.dedup import PerceptualHashFilter
-from filters.mosaic import MosaicFilter
-from filters.resolution import ResolutionFilter
-from filters.safety import NsfwFilter, WatermarkFilter
+from filters.registry import score_columns as registered_score_columns
 
 HISTOGRAM_BINS = 20
 OTHER = "other"
-_FILTER_CLASSES: tuple[type[BaseImageFilter], ...] = (
-    ResolutionFilter, AestheticFilter, MosaicFilter, WatermarkFilter, NsfwFilter,
-    PerceptualHashFilter,
-)
-# Score columns of each filter, as the filters declare them.
-SCORE_COLUMNS: dict[str, tuple[str, ...]] = {c.name: c.score_columns for c in _FILTER_CLASSES}
 
 FUNNEL_SCHEMA = pa.schema([
     pa.field("step", pa.int32()),
@@ -91,7 +80,7 @@ def compute_funnel(manifest_paths: Sequence[Path], filter_order: Sequence[str],
                    score_columns: Mapping[str, Sequence[str]] | None = None
                    ) -> tuple[pa.Table, pa.Table]:
     """The funnel and histogram tables of a set of manifests."""
-    score_columns = SCORE_COLUMNS if score_columns is None else score_columns
+    score_columns = registered_score_columns() if score_columns is None else score_columns
     con = duckdb.connect()
     _load(con, manifest_paths, [c for cols in score_columns.values() for c in cols])
     present = {r[0] for r in con.execute("DESCRIBE m").fetchall()}

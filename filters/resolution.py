@@ -13,6 +13,7 @@ from PIL import Image
 from pydantic import Field
 
 from filters.base import STAT_UNSCORED, BaseImageFilter, FilterConfig
+from filters.registry import FilterKind, register_filter
 
 REASON_SHORT_EDGE = "resolution_short_edge"
 REASON_ASPECT_RATIO = "resolution_aspect_ratio"
@@ -31,7 +32,7 @@ class ResolutionFilter(BaseImageFilter):
 
     def __init__(self, config: ResolutionFilterConfig | None = None) -> None:
         self.config = config or ResolutionFilterConfig()
-        super().__init__(self.config.mode)
+        super().__init__(self.config.mode, self.config.sources)
 
     def score(self, row: dict[str, Any], image: Image.Image | None) -> dict[str, Any]:
         if image is not None:
@@ -53,3 +54,9 @@ class ResolutionFilter(BaseImageFilter):
         if max(scores["width"], scores["height"]) / short > self.config.max_aspect_ratio:
             return REASON_ASPECT_RATIO
         return None
+
+
+register_filter(FilterKind(
+    ResolutionFilterConfig, ResolutionFilter, order=10,
+    card_settings=("min_short_edge", "max_aspect_ratio"),
+))

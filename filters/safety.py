@@ -13,6 +13,7 @@ from PIL import Image
 from pydantic import Field
 
 from filters.base import STAT_UNSCORED, BaseImageFilter, FilterConfig
+from filters.registry import FilterKind, register_filter
 
 REASON_WATERMARK = "watermark_high_pwatermark"
 REASON_NSFW = "nsfw_high_punsafe"
@@ -38,8 +39,8 @@ class _ProbabilityThresholdFilter(BaseImageFilter):
     column: ClassVar[str]
     reason: ClassVar[str]
 
-    def __init__(self, mode: Any, max_value: float) -> None:
-        super().__init__(mode)
+    def __init__(self, config: FilterConfig, max_value: float) -> None:
+        super().__init__(config.mode, config.sources)
         self.max_value = max_value
 
     def score(self, row: dict[str, Any], image: Image.Image | None) -> dict[str, Any]:
@@ -63,7 +64,7 @@ class WatermarkFilter(_ProbabilityThresholdFilter):
 
     def __init__(self, config: WatermarkFilterConfig | None = None) -> None:
         self.config = config or WatermarkFilterConfig()
-        super().__init__(self.config.mode, self.config.max_pwatermark)
+        super().__init__(self.config, self.config.max_pwatermark)
 
 
 class NsfwFilter(_ProbabilityThresholdFilter):
@@ -74,4 +75,9 @@ class NsfwFilter(_ProbabilityThresholdFilter):
 
     def __init__(self, config: NsfwFilterConfig | None = None) -> None:
         self.config = config or NsfwFilterConfig()
-        super().__init__(self.config.mode, self.config.max_punsafe)
+        super().__init__(self.config, self.config.max_punsafe)
+
+
+register_filter(FilterKind(WatermarkFilterConfig, WatermarkFilter, order=20,
+                           card_settings=("max_pwatermark",)))
+register_filter(FilterKind(NsfwFilterConfig, NsfwFilter, order=30, card_settings=("max_punsafe",)))

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from paraimage.batches import Batch
+from paraimage.errors import UserError
 from paraimage.source import BaseSource, ShardSpec
 
 
@@ -49,7 +50,7 @@ class ActorStage:
 Stage = CpuStage | ActorStage
 
 
-class ResourceShortageError(RuntimeError):
+class ResourceShortageError(UserError, RuntimeError):
     """The actor pools cannot all start on this cluster: the job would wait forever."""
 
 

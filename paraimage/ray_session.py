@@ -13,11 +13,13 @@ import os
 import socket
 from typing import Any
 
+from paraimage.errors import UserError
+
 DEFAULT_GCS_PORT = 6379
 REACH_TIMEOUT_S = 5.0
 
 
-class RayAddressError(ValueError):
+class RayAddressError(UserError, ValueError):
     """The configured Ray address answers nothing."""
 
 

@@ -31,6 +31,7 @@ import yaml
 from filelock import FileLock, Timeout
 
 from paraimage.atomic import TMP_SUFFIX, atomic_write
+from paraimage.errors import UserError
 from paraimage.source import BaseSource, ShardSpec
 
 LOCK_FILES = ("run.lock", "run.lock.json")  # the lock and its holder's description
@@ -38,7 +39,7 @@ LOCK_FILES = ("run.lock", "run.lock.json")  # the lock and its holder's descript
 _HELD: set[Path] = set()
 
 
-class RunDirError(RuntimeError):
+class RunDirError(UserError, RuntimeError):
     """The run directory belongs to another configuration or is damaged."""
 
 

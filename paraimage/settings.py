@@ -13,8 +13,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ByteSize, ConfigDict, Field, field_validator
 
+from paraimage.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A configuration problem; the message names the key path."""
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from paraimage.errors import UserError
 from paraimage.manifest import (
     MANIFEST_COLUMNS,
     SCHEMA_VERSION,
@@ -69,7 +70,7 @@ def error_record(
     return record
 
 
-class EmptySourceError(ValueError):
+class EmptySourceError(UserError, ValueError):
     """A source whose plan holds no records: a configuration that reads nothing."""
 
 

@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 if TYPE_CHECKING:
-    from curation.local_server import BackgroundHTTPServer
+    from demo.local_server import BackgroundHTTPServer
 
 # Tests never reach a model hub, even by accident.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -64,7 +64,7 @@ def http_server() -> Iterator[Callable[..., BackgroundHTTPServer]]:
     """``http_server(handler)`` starts a server on 127.0.0.1 for this test, with
     ``directory=`` for a handler that serves a folder (``SimpleHTTPRequestHandler`` and
     its subclasses); each is stopped after the test. Tests never reach the network."""
-    from curation.local_server import BackgroundHTTPServer
+    from demo.local_server import BackgroundHTTPServer
 
     started: list[BackgroundHTTPServer] = []
 

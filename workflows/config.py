@@ -11,62 +11,42 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Any
 
 import yaml
 from pydantic import (
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
+import demo  # noqa: F401  (the demo's sources register themselves)
 from captioners.config import CAPTIONER_BACKENDS, AnyCaptionerConfig
-from curation.demo_laion import DemoLaionSourceConfig
-from curation.folder import FolderSourceConfig
+from captioners.registry import CAPTION_STEP
+from curation.base import DECODE_STEP
 from curation.probe import DEFAULT_MAX_PIXELS
-from curation.sa1b import SA1BSourceConfig
-from curation.sample_photos import SamplePhotosSourceConfig
-from curation.url_text import UrlTextSourceConfig
-from curation.webdataset import WebDatasetSourceConfig
-from filters.aesthetic import AestheticFilterConfig
-from filters.dedup import DedupFilterConfig
-from filters.mosaic import MosaicFilterConfig
-from filters.resolution import ResolutionFilterConfig
-from filters.safety import NsfwFilterConfig, WatermarkFilterConfig
+from curation.registry import downloads, source_config_union, source_kind
+from filters.registry import filter_kinds
 from paraimage.settings import ConfigError, RayConfig, RunConfig, Strict
 
-SourceConfig = Annotated[
-    FolderSourceConfig
-    | WebDatasetSourceConfig
-    | SamplePhotosSourceConfig
-    | UrlTextSourceConfig
-    | DemoLaionSourceConfig
-    | SA1BSourceConfig,
-    Field(discriminator="kind"),
-]
+# One entry of ``sources:``, chosen by ``kind`` among the registered source kinds.
+SourceConfig = source_config_union()
 
 
 class DecodeConfig(Strict):
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0, description="decompression-bomb limit")
 
 
-class FiltersConfig(Strict):
+class FiltersBase(Strict):
     """Image filters; a filter runs when its key is present and its mode is not off.
-    CPU filters run in this order: resolution, watermark, nsfw, mosaic, dedup (its
-    perceptual hash; duplicates are decided over the whole run at the end); then the
-    aesthetic actor stage."""
+    Rows meet them in their registered order (``filters/registry.py``): the CPU chain
+    (resolution, watermark, nsfw, mosaic, dedup's perceptual hash; duplicates are
+    decided over the whole run at the end), then the aesthetic actor stage."""
 
-    resolution: ResolutionFilterConfig | None = None
-    watermark: WatermarkFilterConfig | None = None
-    nsfw: NsfwFilterConfig | None = None
-    mosaic: MosaicFilterConfig | None = None
-    dedup: DedupFilterConfig | None = None
-    aesthetic: AestheticFilterConfig | None = None
     aesthetic_concurrency: int = Field(1, gt=0, description="aesthetic actors")
     aesthetic_num_gpus: float = Field(0.0, ge=0, description="GPUs per aesthetic actor")
-
-    CPU_ORDER: ClassVar[tuple[str, ...]] = ("resolution", "watermark", "nsfw", "mosaic", "dedup")
 
     def enabled(self, name: str) -> Any:
         config = getattr(self, name)
@@ -75,8 +55,21 @@ class FiltersConfig(Strict):
     @property
     def order(self) -> list[str]:
         """All enabled filters, in the order rows meet them (for the funnel report)."""
-        names = [*self.CPU_ORDER, "aesthetic"]
-        return [name for name in names if self.enabled(name)]
+        return [kind.name for kind in filter_kinds() if self.enabled(kind.name)]
+
+    @property
+    def cpu_order(self) -> list[str]:
+        """The enabled filters of the CPU chain, in order."""
+        return [kind.name for kind in filter_kinds()
+                if not kind.batched and self.enabled(kind.name)]
+
+
+# ``filters:``: a key per registered filter, none on by default.
+FiltersConfig = create_model(
+    "FiltersConfig",
+    __base__=FiltersBase,
+    **{kind.name: (kind.config | None, None) for kind in filter_kinds()},
+)
 
 
 class StatsConfig(Strict):
@@ -106,7 +99,7 @@ class JobConfig(Strict):
     @field_validator("sources")
     @classmethod
     def _unique_names(cls, sources: list[Any]) -> list[Any]:
-        names = [getattr(source, "name", None) or source.kind for source in sources]
+        names = [source.source_name for source in sources]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"source names must be unique (set `name`): {duplicates}")
@@ -121,13 +114,37 @@ class JobConfig(Strict):
         return self
 
     @model_validator(mode="after")
+    def _filter_sources_exist(self) -> JobConfig:
+        names = {source.source_name for source in self.sources}
+        for kind in filter_kinds():
+            config = getattr(self.filters, kind.name)
+            unknown = sorted(set(config.sources or ()) - names) if config else []
+            if unknown:
+                raise ValueError(f"filters.{kind.name}.sources: no source is named "
+                                 f"{', '.join(map(repr, unknown))}; the sources are "
+                                 f"{', '.join(map(repr, sorted(names)))}")
+        return self
+
+    @model_validator(mode="after")
     def _default_download_dirs(self) -> JobConfig:
         # Downloads live with the run by default so a resumed run finds them.
         for source in self.sources:
-            downloads = isinstance(source, UrlTextSourceConfig | DemoLaionSourceConfig)
-            if downloads and source.download_dir is None:
+            if downloads(source.kind) and source.download_dir is None:
                 source.download_dir = self.run.directory / "downloads" / source.source_name
         return self
+
+    @property
+    def downloads(self) -> bool:
+        """Some source fetches its images by URL (a download summary at the end)."""
+        return any(downloads(source.kind) for source in self.sources)
+
+    @property
+    def funnel_order(self) -> list[str]:
+        """Reject-reason prefixes in the order rows meet them: the sources' own steps
+        (metadata prefilters, downloads), decode, the filters, then caption QA."""
+        head = dict.fromkeys(step for source in self.sources
+                             for step in source_kind(source.kind).reject_steps)
+        return [*head, DECODE_STEP, *self.filters.order, CAPTION_STEP]
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the rows; runtime sizing does not count,

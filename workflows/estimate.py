@@ -27,24 +27,21 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from captioners.model_source import ModelUnavailableError, prepare_captioner  # noqa: E402
-from captioners.openai_backend import ServerUnavailableError  # noqa: E402
-from curation.base import EmptySourceError, ShardSpec  # noqa: E402
+from captioners.model_source import prepare_captioner  # noqa: E402
+from curation.base import ShardSpec  # noqa: E402
 from curation.registry import build_sources  # noqa: E402
-from curation.sa1b import SA1BSourceError  # noqa: E402
-from curation.url_metadata import MetadataError  # noqa: E402
 from paraimage.engine import (  # noqa: E402
     ActorStage,
     build_dataset,
     check_resources,
     iter_output_rows,
 )
+from paraimage.errors import EXIT_USER_ERROR, UserError  # noqa: E402
 from paraimage.estimate import Estimate, format_estimate, measure  # noqa: E402
-from paraimage.rundir import RunDirError  # noqa: E402
 from paraimage.runner import init_ray  # noqa: E402
 from paraimage.stage_timing import timed  # noqa: E402
-from workflows.config import ConfigError, JobConfig, load_config  # noqa: E402
-from workflows.recaption import EXIT_BAD_CONFIG, build_stages  # noqa: E402
+from workflows.config import JobConfig, load_config  # noqa: E402
+from workflows.recaption import build_stages  # noqa: E402
 
 ESTIMATE_FILE = "estimate.json"
 DEFAULT_SAMPLE_IMAGES = 200
@@ -78,10 +75,9 @@ def estimate(args: argparse.Namespace) -> int:
         model, image_size = prepare_captioner(config.captioner)
         extra_models = [prepare_captioner(extra)[0] for extra in config.extra_captioners]
         shards = source.plan()
-    except (ConfigError, RunDirError, ModelUnavailableError, ServerUnavailableError,
-            EmptySourceError, MetadataError, SA1BSourceError) as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
+        return EXIT_USER_ERROR
     if model.note:
         print(f"[paraimage] note: {model.note}", flush=True)
     planned = sum(shard.n_records for shard in shards)
@@ -96,7 +92,7 @@ def estimate(args: argparse.Namespace) -> int:
     shortage = check_resources(stages, config.ray.cpu_stage_num_cpus, ray.cluster_resources())
     if shortage and not (config.ray.address or os.environ.get("RAY_ADDRESS")):
         print(f"error: {shortage}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
+        return EXIT_USER_ERROR
     if shortage:
         print(f"[paraimage] warning: {shortage}", flush=True)
     started = time.time()

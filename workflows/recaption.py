@@ -18,19 +18,14 @@ if __package__ in (None, ""):  # run as a script (also under `ray job submit`)
 
 from captioners.config import AnyCaptionerConfig  # noqa: E402
 from captioners.model_source import (  # noqa: E402
-    ModelUnavailableError,
     ResolvedModel,
     prepare_captioner,
 )
-from captioners.openai_backend import ServerUnavailableError  # noqa: E402
 from captioners.prepare import CaptionImagePrep  # noqa: E402
 from captioners.registry import batches_in_flight, captioner_class  # noqa: E402
-from curation.base import EmptySourceError  # noqa: E402
 from curation.download_report import write_download_summary  # noqa: E402
 from curation.probe import ProbeStage  # noqa: E402
 from curation.registry import build_sources  # noqa: E402
-from curation.sa1b import SA1BSourceError  # noqa: E402
-from curation.url_metadata import MetadataError  # noqa: E402
 from filters import build_filter, write_funnel_report  # noqa: E402
 from filters.dedup_apply import apply_dedup  # noqa: E402
 from filters.stages import AestheticStage, FilterChainStage  # noqa: E402
@@ -38,30 +33,27 @@ from paraimage.console import job_console  # noqa: E402
 from paraimage.engine import (  # noqa: E402
     ActorStage,
     CpuStage,
-    ResourceShortageError,
     Stage,
 )
+from paraimage.errors import EXIT_USER_ERROR, UserError  # noqa: E402
 from paraimage.ray_session import (  # noqa: E402
-    RayAddressError,
     check_reachable,
     requested_address,
 )
 from paraimage.recovery import ClusterLostError  # noqa: E402
 from paraimage.run_record import Stopped, is_sigterm_exit, stop_on_sigterm  # noqa: E402
-from paraimage.rundir import RunDir, RunDirBusyError, RunDirError, check_writable  # noqa: E402
+from paraimage.rundir import RunDir, check_writable  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
 from paraimage.summary import RunSummary  # noqa: E402
 from stats.heap import RETAINED_HEAP_ENV  # noqa: E402
 from stats.report import write_run_report  # noqa: E402
 from stats.rollups import write_rollups  # noqa: E402
 from stats.text_stats import CaptionStats  # noqa: E402
-from workflows.config import ConfigError, JobConfig, load_config  # noqa: E402
+from workflows.config import JobConfig, load_config  # noqa: E402
 from workflows.runview.closing import closing_lines  # noqa: E402
 
-EXIT_BAD_CONFIG = 2
 EXIT_CLUSTER_LOST = 3  # the cluster lost what Ray cannot rebuild: rerun to resume
 EXIT_STOPPED = 128 + 15  # as a shell reports a process ended by SIGTERM
-DOWNLOADING_SOURCES = ("laion", "url_text", "demo_laion")
 
 
 def captioner_stage(
@@ -92,7 +84,7 @@ def build_stages(
     filters = config.filters
     cpu_filters = [
         build_filter(name, filters.enabled(name))
-        for name in filters.CPU_ORDER
+        for name in filters.cpu_order
         if filters.enabled(name)
     ]
     stages: list[Stage] = [CpuStage("probe", ProbeStage(max_pixels), **cpu)]
@@ -141,8 +133,7 @@ def build_stages(
 def build_finalizers(config: JobConfig) -> list[Finalizer]:
     """Run-level steps over all manifests, after the shards."""
     steps: list[Finalizer] = []
-    downloads = any(source.kind in DOWNLOADING_SOURCES for source in config.sources)
-    if downloads:
+    if config.downloads:
         steps.append(lambda run_dir: write_download_summary(run_dir.root))
     dedup = config.filters.enabled("dedup")
     if dedup:
@@ -152,10 +143,7 @@ def build_finalizers(config: JobConfig) -> list[Finalizer]:
             ).describe()
         )
     if config.filters.order:
-        # metadata prefilters and download refusals (robots, too small) come first,
-        # decode rejects (animated) before the filters, caption QA rejects after
-        before = ["prefilter", "download"] if downloads else []
-        order = [*before, "decode", *config.filters.order, "caption"]
+        order = config.funnel_order
         steps.append(
             lambda run_dir: f"funnel report: {write_funnel_report(run_dir.root, order)}"
         )
@@ -180,9 +168,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# a run that cannot start: one line on stderr, exit code 2
-CANNOT_RUN = (ConfigError, RunDirError, ModelUnavailableError, ServerUnavailableError,
-              EmptySourceError, MetadataError, SA1BSourceError, ResourceShortageError)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -191,9 +176,9 @@ def run(args: argparse.Namespace) -> int:
         check_writable(config.run.directory)
         # a wrong address would leave ray.init retrying, silent, after the model loads
         check_reachable(requested_address(config.ray.address))
-    except (ConfigError, RunDirError, RayAddressError) as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
+        return EXIT_USER_ERROR
     # each shard's statistics are rolled up as it is written, so the report at the end
     # reads rollups, not every row again
     rollup = ((lambda run_dir, manifest: write_rollups(run_dir.root, [manifest]))
@@ -207,9 +192,9 @@ def run(args: argparse.Namespace) -> int:
               job_console(config.run.directory, args.verbose, rollup) as on_manifest_written):
             try:
                 summary = prepare_and_run(config, on_manifest_written)
-            except (*CANNOT_RUN, ClusterLostError) as exc:
+            except (UserError, ClusterLostError) as exc:  # a run that cannot start or go on
                 error = exc
-    except RunDirBusyError as exc:
+    except UserError as exc:  # the run directory is held by another run
         error = exc
     except (Stopped, SystemExit) as stopped:
         if isinstance(stopped, SystemExit) and not is_sigterm_exit(stopped):
@@ -222,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CLUSTER_LOST
     if error is not None:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
+        return EXIT_USER_ERROR
     for line in closing_lines(config.run.directory, summary):  # the report, what to look at
         print(f"[paraimage] {line}", flush=True)
     return 0 if summary.reconciles else 1

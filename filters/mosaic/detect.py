@@ -21,6 +21,7 @@ from filters.mosaic.blur import _crossing_line, _jpeg_flat_share, blur_factor, b
 from filters.mosaic.calibration import DEFAULT_CALIBRATION, MosaicCalibration
 from filters.mosaic.learned import learned_regions, load_model
 from filters.mosaic.pixelation import pixelation_score
+from filters.registry import FilterKind, register_filter
 
 REASON_DETECTED = "mosaic_detected"
 KIND_PIXELATION = "pixelation"
@@ -99,7 +100,7 @@ class MosaicFilter(BaseImageFilter):
 
     def __init__(self, config: MosaicFilterConfig | None = None) -> None:
         self.config = config or MosaicFilterConfig()
-        super().__init__(self.config.mode)
+        super().__init__(self.config.mode, self.config.sources)
         if self.config.detector != "hand_built":
             load_model(self.config.weights)  # fail fast on missing weights, load once
 
@@ -115,3 +116,9 @@ class MosaicFilter(BaseImageFilter):
 
     def reject_reason(self, row: dict[str, Any], scores: dict[str, Any]) -> str | None:
         return REASON_DETECTED if scores.get("mosaic_detected") else None
+
+
+register_filter(FilterKind(
+    MosaicFilterConfig, MosaicFilter, order=40,
+    card_settings=("detector", "threshold", "pixelation", "blur"),
+))

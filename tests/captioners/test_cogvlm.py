@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_cogvlm import build_tiny_cogvlm
 
 from captioners.cogvlm_chat import uses_cogvlm_interface
 from captioners.config import TransformersCaptionerConfig
 from captioners.model_source import prepare_captioner
 from captioners.prepare import CAPTION_IMAGE, CAPTION_IMAGE_SHAPE
-from captioners.tiny_cogvlm import build_tiny_cogvlm
 from captioners.transformers_backend import TransformersCaptioner
 from paraimage.batches import batch_to_rows, rows_to_batch
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from curation.edge_cases import edge_case_files
 from curation.probe import IMAGE_BYTES, ProbeStage, load_rgb, probe_image
+from demo.edge_cases import edge_case_files
 from paraimage.batches import batch_to_rows, rows_to_batch
 
 EDGE = edge_case_files()

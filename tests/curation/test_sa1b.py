@@ -16,9 +16,9 @@ from PIL import Image
 from pydantic import ValidationError
 
 from curation.image_ref import open_image_ref, tar_ref
-from curation.local_server import BackgroundHTTPServer
 from curation.probe import IMAGE_BYTES
 from curation.sa1b import SA1BSource, SA1BSourceConfig, SA1BSourceError
+from demo.local_server import BackgroundHTTPServer
 from paraimage.manifest import MANIFEST_COLUMNS, record_id
 
 

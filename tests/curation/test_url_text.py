@@ -12,10 +12,10 @@ import pytest
 import skimage.data
 
 from curation.image_ref import open_image_ref
-from curation.local_server import LocalImageServer
 from curation.probe import IMAGE_BYTES
 from curation.url_download import read_stats
 from curation.url_text import UrlTextSource, UrlTextSourceConfig
+from demo.local_server import LocalImageServer
 from paraimage.manifest import record_id
 from tests.conftest import jpeg_bytes
 

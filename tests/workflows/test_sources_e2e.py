@@ -21,7 +21,7 @@ import skimage.data
 from PIL import Image
 
 from curation.image_ref import open_image_ref
-from curation.local_server import LocalImageServer
+from demo.local_server import LocalImageServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

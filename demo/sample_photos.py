@@ -13,11 +13,12 @@ from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from curation.base import BaseSource, ShardSpec
-from curation.edge_cases import edge_case_files
+from curation.base import BaseSource, ShardSpec, SourceConfig
 from curation.folder import FolderSource, FolderSourceConfig
+from curation.registry import SourceKind, register_source
+from demo.edge_cases import edge_case_files
 from paraimage.atomic import atomic_path
 
 
@@ -48,11 +49,8 @@ PHOTOS: dict[str, Callable[[], np.ndarray]] = {
 }
 
 
-class SamplePhotosSourceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SamplePhotosSourceConfig(SourceConfig):
     kind: Literal["sample_photos"]
-    name: str | None = Field(None, description="manifest `source` value; default: kind")
     cache_dir: Path = Path(".demo-cache/sample_photos")
     shard_size: int = Field(4, gt=0)
     include_edge_cases: bool = Field(
@@ -87,7 +85,7 @@ class SamplePhotosSource(BaseSource):
     name = "sample_photos"
 
     def __init__(self, config: SamplePhotosSourceConfig) -> None:
-        self.name = config.name or config.kind
+        self.name = config.source_name
         self.config = config
 
     def _folder(self) -> FolderSource:
@@ -106,3 +104,13 @@ class SamplePhotosSource(BaseSource):
         return FolderSource(
             FolderSourceConfig(kind="folder", path=Path(shard.uri), shard_size=1)
         ).read(shard, run_id)
+
+
+register_source(SourceKind(
+    SamplePhotosSourceConfig, SamplePhotosSource,
+    terms={"sample_photos": (
+        "package sample photos", "Demo photographs shipped by scikit-image (`skimage.data`) "
+        "and matplotlib (`grace_hopper.jpg`); each package documents its images' licences "
+        "(public domain or free to use). The edge cases are generated. For demos and tests "
+        "only.")},
+))

@@ -17,30 +17,24 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image, ImageOps
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from curation.base import BaseSource, ShardSpec
-from curation.local_server import LocalImageServer
-from curation.sample_photos import PHOTOS
+from curation.base import BaseSource, ShardSpec, SourceConfig
+from curation.registry import SourceKind, register_source
 from curation.url_text import UrlTextSource, UrlTextSourceConfig
+from demo.local_server import LocalImageServer
+from demo.sample_photos import PHOTOS
 from paraimage.atomic import atomic_path
 
 DEMO_CONTACT = "https://example.org/paraimage-demo"
 
 
-class DemoLaionSourceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DemoLaionSourceConfig(SourceConfig):
     kind: Literal["demo_laion"]
-    name: str | None = Field(None, description="manifest `source` value; default: kind")
     cache_dir: Path = Path(".demo-cache/demo_laion")
     port: int = Field(8719, gt=0, lt=65536, description="the local server's port")
     rows_per_shard: int = Field(4, gt=0)
     download_dir: Path | None = Field(None, description="default RUN_DIR/downloads/<name>")
-
-    @property
-    def source_name(self) -> str:
-        return self.name or self.kind
 
 
 def _write_photos(folder: Path) -> list[str]:
@@ -138,3 +132,12 @@ class DemoLaionSource(BaseSource):
 
     def read(self, shard: ShardSpec, run_id: str) -> Iterator[dict[str, Any]]:
         return self._laion().read(shard, run_id)
+
+
+register_source(SourceKind(
+    DemoLaionSourceConfig, DemoLaionSource, downloads=True, reject_steps=("prefilter", "download"),
+    terms={"demo_laion": (
+        "demo LAION path", "LAION-style metadata made up by the demo, its URLs served from "
+        "127.0.0.1 out of the package sample photos (see sample_photos). For demos and "
+        "tests only.")},
+))
