@@ -12,6 +12,7 @@ from typing import Any
 
 from annotation_tool.errors import DomainError
 from annotation_tool.settings import DEFAULT_LOCK_TTL_S, Settings, database_url_from_arg
+from paraimage.atomic import atomic_write
 
 EXIT_USAGE = 2
 
@@ -153,9 +154,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         data = exports.export_bytes(db, project, fmt, None)
         n_rows = len(exports.export_rows(db, project))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(out)  # a reader never sees half an export
+    atomic_write(out, data)  # a reader never sees half an export
     print(f"exported {n_rows} rows to {out} ({fmt})")
     return 0
 

@@ -88,6 +88,8 @@ def read_thumbnail(image_ref: str, roots: tuple[Path, ...], cache_dir: Path) -> 
         raise _unavailable(image_ref, exc) from exc
     path.parent.mkdir(parents=True, exist_ok=True)
     # Two requests may race to make the same thumbnail; rename makes either one win whole.
+    # Not paraimage.atomic: racing writers need a temp file each, and a cached
+    # thumbnail needs no fsync (it is remade from the image if lost).
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "wb") as fh:
         fh.write(out.getvalue())

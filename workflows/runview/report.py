@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,8 @@ from typing import Any
 import jinja2
 import pyarrow.parquet as pq
 
-from paraimage.rundir import TMP_SUFFIX, RunDir
+from paraimage.atomic import atomic_write
+from paraimage.rundir import RunDir
 from paraimage.summary import RunSummary, summarize
 from workflows.runview.captioners import compare_captioners
 from workflows.runview.cards import Card, build_card
@@ -173,7 +173,5 @@ def write_report(run_dir: Path, out: Path | None = None,
     }
     html = _environment().get_template("report.html.j2").render(**context)
     index = out / INDEX
-    tmp = index.with_name(f"{INDEX}{TMP_SUFFIX}")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, index)
+    atomic_write(index, html)
     return index
