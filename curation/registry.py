@@ -16,16 +16,14 @@ read, and dispatches each shard to its reader.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import pkgutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
 from typing import Annotated, Any, Union, get_args
 
 from pydantic import Field
 
 from curation.base import BaseSource, EmptySourceError, ShardSpec, SourceConfig
+from paraimage.plugins import import_package_modules
 
 # (dataset, terms) for a source kind or preset nobody registered terms for
 UNKNOWN_TERMS = ("unknown source", "No terms are recorded for this source kind: check "
@@ -67,16 +65,9 @@ def register_source(kind: SourceKind) -> SourceKind:
     return kind
 
 
-@cache
-def _import_source_modules() -> None:
-    package = importlib.import_module(__package__ or "curation")
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
-
-
 def source_kinds() -> dict[str, SourceKind]:
     """Every registered source kind by name."""
-    _import_source_modules()
+    import_package_modules(__package__ or "curation")
     return dict(_REGISTERED)
 
 

@@ -10,13 +10,11 @@ filter is one new module (``filters/README.md``, "Adding a filter").
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from filters.base import BaseImageFilter, BatchImageFilter, FilterConfig
+from paraimage.plugins import import_package_modules
 
 
 @dataclass(frozen=True)
@@ -62,16 +60,9 @@ def register_filter(kind: FilterKind) -> FilterKind:
     return kind
 
 
-@cache
-def _import_filter_modules() -> None:
-    package = importlib.import_module(__package__ or "filters")
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
-
-
 def filter_kinds() -> list[FilterKind]:
     """Every registered filter, in the order rows meet them."""
-    _import_filter_modules()
+    import_package_modules(__package__ or "filters")
     return sorted(_REGISTERED.values(), key=lambda kind: kind.order)
 
 
