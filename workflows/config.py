@@ -215,7 +215,8 @@ def _format_validation_error(exc: ValidationError) -> str:
             message = "unknown key"
         elif error["type"] == "missing":
             message = "required key is missing"
-        lines.append(f"  {location}: {message}")
+        # a check across sections (a model validator) names its keys in the message
+        lines.append(f"  {location}: {message}" if location else f"  {message}")
     return "invalid configuration:\n" + "\n".join(lines)
 
 

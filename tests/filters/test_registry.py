@@ -80,7 +80,7 @@ def test_filter_sources_must_name_configured_sources(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         load_config(path)
     assert str(refused.value) == (
-        "invalid configuration:\n  : filters.mosaic.sources: no source is named 'sa1b'; "
+        "invalid configuration:\n  filters.mosaic.sources: no source is named 'sa1b'; "
         "the sources are 'mine'"
     )
 

@@ -229,6 +229,7 @@ def test_paper_config_names_its_missing_data_then_parses(tmp_path: Path) -> None
         "noai", "noimageai", "noindex", "noimageindex",
     ]
     assert sa1b.kind == "sa1b" and config.filters.mosaic.mode == "on"
+    assert config.filters.mosaic.sources == ["sa1b"]  # LAION rows pass it unscored
 
 
 @pytest.mark.parametrize(
