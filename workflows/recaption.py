@@ -32,7 +32,6 @@ from filters.stages import AestheticStage, FilterChainStage  # noqa: E402
 from paraimage.console import job_console  # noqa: E402
 from paraimage.engine import (  # noqa: E402
     ActorStage,
-    CpuStage,
     Stage,
 )
 from paraimage.errors import EXIT_USER_ERROR, UserError  # noqa: E402
@@ -41,6 +40,7 @@ from paraimage.ray_session import (  # noqa: E402
     requested_address,
 )
 from paraimage.recovery import ClusterLostError  # noqa: E402
+from paraimage.row_stage import RowStage, fused_stage  # noqa: E402
 from paraimage.run_record import Stopped, is_sigterm_exit, stop_on_sigterm  # noqa: E402
 from paraimage.rundir import RunDir, check_writable  # noqa: E402
 from paraimage.runner import Finalizer, run_job  # noqa: E402
@@ -87,11 +87,16 @@ def build_stages(
         for name in filters.cpu_order
         if filters.enabled(name)
     ]
-    stages: list[Stage] = [CpuStage("probe", ProbeStage(max_pixels), **cpu)]
+    # one CPU task decodes each image once for the probe, the filters and the caption
+    # image (paraimage/row_stage.py); the aesthetic actor, when on, splits that task
+    image: list[tuple[str, RowStage]] = [("probe", ProbeStage(max_pixels))]
     if cpu_filters:
-        stages.append(CpuStage("filters", FilterChainStage(cpu_filters, max_pixels), **cpu))
+        image.append(("filters", FilterChainStage(cpu_filters, max_pixels)))
+    prepare = ("prepare", CaptionImagePrep(image_size, max_pixels))
+    stages: list[Stage] = [fused_stage([*image, prepare], **cpu)]
     if filters.enabled("aesthetic"):
-        stages.append(
+        stages = [
+            fused_stage(image, **cpu),
             ActorStage(
                 "aesthetic",
                 AestheticStage,
@@ -100,11 +105,11 @@ def build_stages(
                 num_cpus=config.ray.cpu_stage_num_cpus,
                 num_gpus=filters.aesthetic_num_gpus,
                 batch_size=filters.aesthetic.batch_size,
-            )
-        )
+            ),
+            fused_stage([prepare], **cpu),
+        ]
     return [
         *stages,
-        CpuStage("prepare", CaptionImagePrep(image_size, max_pixels), **cpu),
         captioner_stage(captioner, model, primary=True, last=not config.extra_captioners),
         *(
             captioner_stage(extra, extra_model, primary=False,

@@ -105,3 +105,29 @@ def test_stage_fills_rows_and_leaves_non_kept_rows_alone(astronaut_jpeg: bytes) 
 def test_stage_rejects_a_bad_limit() -> None:
     with pytest.raises(ValueError, match="max_pixels must be positive"):
         ProbeStage(max_pixels=0)
+
+
+def test_stage_leaves_the_decoded_image_for_the_stages_after_it(astronaut_jpeg: bytes) -> None:
+    from curation.probe import DECODED
+
+    row = {"id": "a", "status": "kept", IMAGE_BYTES: astronaut_jpeg}
+    scratch: dict = {}
+    ProbeStage().process_row(row, scratch)
+    decoded = scratch[DECODED]
+    assert (decoded.format, decoded.mode) == ("JPEG", "RGB")
+    assert np.array_equal(np.asarray(decoded.rgb()), np.asarray(load_rgb(astronaut_jpeg)))
+
+
+def test_an_unexpected_exception_is_a_corrupt_file(
+    astronaut_jpeg: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import curation.probe
+
+    def broken_plugin(data: bytes, max_pixels: int) -> Image.Image:
+        raise IndexError("tuple index out of range")  # what some PIL plugins raise
+
+    monkeypatch.setattr(curation.probe, "open_image", broken_plugin)
+    rows = [{"id": "a", "status": "kept", IMAGE_BYTES: astronaut_jpeg}]
+    out = batch_to_rows(ProbeStage()(rows_to_batch(rows)))
+    assert out == [{"id": "a", "status": "error", IMAGE_BYTES: None,
+                    "error": "decode_corrupt: tuple index out of range"}]

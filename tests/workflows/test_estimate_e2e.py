@@ -39,7 +39,7 @@ def test_estimate_of_the_demo_projects_its_plan(tmp_path: Path) -> None:
     assert estimate["sampled_inputs"] == int(sample.group(1))
     assert sum(estimate["statuses"].values()) == estimate["sampled_inputs"]
     assert [s["name"] for s in estimate["stages"]] == [
-        "probe", "filters", "prepare", "caption", "stats"]
+        "probe+filters+prepare", "caption", "stats"]  # one CPU task decodes each image once
     assert all(s["rows"] == estimate["sampled_inputs"] for s in estimate["stages"])
     caption = estimate["captioners"][0]
     assert caption["stage"] == "caption" and caption["requests"] == estimate["statuses"]["kept"]
