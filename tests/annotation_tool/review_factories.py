@@ -1,4 +1,5 @@
-"""Small builders for review-tool tests: images, manifests, users, items in any stage."""
+"""Small builders for review-tool tests: images, manifests, users, items in any stage,
+and the claim request that starts a task."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from fastapi.testclient import TestClient
+from httpx import Response
 from PIL import Image
 from skimage import data as skdata
 from sqlalchemy.orm import Session
@@ -167,6 +170,23 @@ def add_version(
     db.commit()
 
 
+def submitted_item(
+    db: Session,
+    project: Project,
+    image_path: Path,
+    author: User,
+    text: str = GOOD_DESCRIPTION,
+    stage: Stage = Stage.AUDIT_1,
+    **values: Any,
+) -> Item:
+    """An item ``author`` chose in selection and described, with ``text`` submitted as
+    its first version; pass ``annotator_id=None`` when the author did not score it."""
+    values.setdefault("annotator_id", author.id)
+    item = make_item(db, project, image_path, stage=stage, describer_id=author.id, **values)
+    add_version(db, item, author, text)
+    return item
+
+
 def add_review(
     db: Session, item: Item, reviewer: User, round_: int, decision: str = "accept"
 ) -> None:
@@ -188,6 +208,11 @@ def add_caption(db: Session, item: Item, model: str, caption: str) -> StudyCapti
     row = StudyCaption.create(db, item_id=item.id, model=model, caption=caption)
     db.commit()
     return row
+
+
+def claim(client: TestClient, project_id: int, task: str) -> Response:
+    """Asks for the next item of ``task`` in the project, as the client's user."""
+    return client.post(f"/api/projects/{project_id}/claims", json={"task": task})
 
 
 def role_users_status(client_for, db: Session, method: str, url: str, **kw: Any) -> dict[str, int]:  # type: ignore[no-untyped-def]

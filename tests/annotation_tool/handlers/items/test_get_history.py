@@ -1,17 +1,39 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from review_factories import (
     GOOD_DESCRIPTION,
     add_review,
     add_score,
     add_version,
+    claim,
     make_item,
     make_project,
     make_user,
 )
 
 from annotation_tool.models import AuditLog, Score, Stage
+
+
+def describe_and_submit(ann: TestClient, project_id: int, item_id: int) -> None:
+    """The annotator claims the description, autosaves twice and submits (v1-v3)."""
+    claim(ann, project_id, "description")
+    ann.put(f"/api/items/{item_id}/description", json={"text": "first", "base_version": 0})
+    ann.put(f"/api/items/{item_id}/description", json={"text": "second", "base_version": 1})
+    ann.post(
+        f"/api/items/{item_id}/description/submissions",
+        json={"text": GOOD_DESCRIPTION, "base_version": 2},
+    )
+
+
+def reject_for_order(rev: TestClient, project_id: int, item_id: int, comment: str) -> None:
+    """The reviewer claims the audit and rejects the text under rule D6."""
+    claim(rev, project_id, "audit")
+    rev.post(
+        f"/api/items/{item_id}/reviews",
+        json={"decision": "reject", "rules": ["D6"], "comment": comment},
+    )
 
 
 class TestGetHistory:
@@ -21,20 +43,8 @@ class TestGetHistory:
     def test_every_version_and_decision_is_kept(self, client_for, annotator, db, images):
         project = make_project(db)
         item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION)
-        ann = client_for(annotator)
-        ann.post(f"/api/projects/{project.id}/claims", json={"task": "description"})
-        ann.put(f"/api/items/{item.id}/description", json={"text": "first", "base_version": 0})
-        ann.put(f"/api/items/{item.id}/description", json={"text": "second", "base_version": 1})
-        ann.post(
-            f"/api/items/{item.id}/description/submissions",
-            json={"text": GOOD_DESCRIPTION, "base_version": 2},
-        )
-        rev = client_for(make_user(db, "r1", "reviewer"))
-        rev.post(f"/api/projects/{project.id}/claims", json={"task": "audit"})
-        rev.post(
-            f"/api/items/{item.id}/reviews",
-            json={"decision": "reject", "rules": ["D6"], "comment": "order"},
-        )
+        describe_and_submit(client_for(annotator), project.id, item.id)
+        reject_for_order(client_for(make_user(db, "r1", "reviewer")), project.id, item.id, "order")
         h = client_for(make_user(db, "boss", "admin")).get(self.url(item.id)).json()
         assert [(v["version"], v["kind"], v["author"]) for v in h["versions"]] == [
             (1, "autosave", "ann"),
@@ -147,20 +157,9 @@ class TestHistoryTimeline:
         item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION, final_score=5)
         add_score(db, item, annotator, 0, 5)
         ann = client_for(annotator)
-        ann.post(f"/api/projects/{project.id}/claims", json={"task": "description"})
-        ann.put(f"/api/items/{item.id}/description", json={"text": "first", "base_version": 0})
-        ann.put(f"/api/items/{item.id}/description", json={"text": "second", "base_version": 1})
-        ann.post(
-            f"/api/items/{item.id}/description/submissions",
-            json={"text": GOOD_DESCRIPTION, "base_version": 2},
-        )
-        rev = client_for(reviewer)
-        rev.post(f"/api/projects/{project.id}/claims", json={"task": "audit"})
-        rev.post(
-            f"/api/items/{item.id}/reviews",
-            json={"decision": "reject", "rules": ["D6"], "comment": "left to right, please"},
-        )
-        ann.post(f"/api/projects/{project.id}/claims", json={"task": "revision"})
+        describe_and_submit(ann, project.id, item.id)
+        reject_for_order(client_for(reviewer), project.id, item.id, "left to right, please")
+        claim(ann, project.id, "revision")
         revised = GOOD_DESCRIPTION.replace("soft and even", "soft")
         ann.post(
             f"/api/items/{item.id}/description/submissions",

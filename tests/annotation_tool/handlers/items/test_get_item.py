@@ -1,7 +1,15 @@
 from __future__ import annotations
 
 import pytest
-from review_factories import add_review, add_score, add_version, make_item, make_project
+from review_factories import (
+    add_review,
+    add_score,
+    add_version,
+    claim,
+    make_item,
+    make_project,
+    submitted_item,
+)
 
 from annotation_tool.models import Score, Stage
 
@@ -43,15 +51,9 @@ class TestGetItem:
         self, client_for, annotator, reviewer, db, images
     ):
         project = make_project(db)
-        item = make_item(
-            db,
-            project,
-            images["coffee"],
-            stage=Stage.AUDIT_1,
-            annotator_id=annotator.id,
-            describer_id=annotator.id,
+        item = submitted_item(
+            db, project, images["coffee"], annotator, "<script>alert(1)</script> A cup."
         )
-        add_version(db, item, annotator, "<script>alert(1)</script> A cup.")
         got = client_for(reviewer).get(self.url(item.id)).json()
         # JSON carries the raw text; pages render it with textContent (see e2e tests).
         assert got["description"]["text"] == "<script>alert(1)</script> A cup."
@@ -104,15 +106,9 @@ class TestGetItemShowsReviewersSubmittedWorkOnly:
 
     def test_revision_shows_the_submitted_text(self, client_for, annotator, reviewer, db, images):
         project = make_project(db)
-        item = make_item(
-            db,
-            project,
-            images["coffee"],
-            stage=Stage.REVISION,
-            annotator_id=annotator.id,
-            describer_id=annotator.id,
+        item = submitted_item(
+            db, project, images["coffee"], annotator, "as submitted", stage=Stage.REVISION
         )
-        add_version(db, item, annotator, "as submitted", kind="submit")
         add_version(db, item, annotator, "being revised", kind="autosave")
         got = client_for(reviewer).get(self.url(item.id)).json()
         assert got["description"] == {"version": 1, "kind": "submit", "text": "as submitted"}
@@ -136,9 +132,6 @@ class TestGetItemShowsReviewersSubmittedWorkOnly:
 class TestBlindInspection:
     """Issue 22, an annotator's day, item 4: inspectors score blind by default."""
 
-    def claim(self, client, project_id: int):  # type: ignore[no-untyped-def]
-        return client.post(f"/api/projects/{project_id}/claims", json={"task": "inspection"})
-
     def test_the_second_inspector_sees_no_earlier_score_or_name(
         self, client_for, annotator, reviewer, reviewer2, db, images
     ):
@@ -149,7 +142,7 @@ class TestBlindInspection:
         add_score(db, item, annotator, 0, 4)
         add_score(db, item, reviewer, 1, 3)
         second = client_for(reviewer2)
-        seen = self.claim(second, project.id).json()
+        seen = claim(second, project.id, "inspection").json()
         assert (seen["id"], seen["blind"], seen["scores"]) == (item.id, True, [])
         history = second.get(f"/api/items/{item.id}/history").json()
         assert history["scores"] == [] and history["timeline"] == []
@@ -166,7 +159,7 @@ class TestBlindInspection:
         )
         add_score(db, item, annotator, 0, 4)
         rev = client_for(reviewer)
-        assert self.claim(rev, project.id).json()["scores"] == []
+        assert claim(rev, project.id, "inspection").json()["scores"] == []
         assert rev.post(f"/api/items/{item.id}/inspections", json={"score": 4}).status_code == 201
         db.expire_all()
         assert [(s.round, s.blind) for s in db.query(Score).order_by(Score.id)] == [
@@ -180,7 +173,7 @@ class TestBlindInspection:
             db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator.id
         )
         add_score(db, item, annotator, 0, 4)
-        seen = self.claim(client_for(reviewer), project.id).json()
+        seen = claim(client_for(reviewer), project.id, "inspection").json()
         assert seen["blind"] is False
         assert [(s["score"], s["user"]) for s in seen["scores"]] == [(4, "ann")]
 
@@ -205,25 +198,21 @@ class TestRevisionForTheAuditor:
         self, client_for, annotator, reviewer, reviewer2, db, images
     ):
         project = make_project(db)
-        item = make_item(
+        item = submitted_item(
             db,
             project,
             images["coffee"],
-            stage=Stage.AUDIT_1,
-            describer_id=annotator.id,
+            annotator,
+            "A red cup on a table.",
+            annotator_id=None,
             audit_cycle=1,
         )
-        add_version(db, item, annotator, "A red cup on a table.")
         add_review(db, item, reviewer, 1, "reject")
         add_version(db, item, annotator, "An autosave.", kind="autosave")
         add_version(db, item, annotator, "A white cup on a wooden table.")
         item.audit_cycle = 2
         db.commit()
-        seen = (
-            client_for(reviewer2)
-            .post(f"/api/projects/{project.id}/claims", json={"task": "audit"})
-            .json()
-        )
+        seen = claim(client_for(reviewer2), project.id, "audit").json()
         revision = seen["revision"]
         assert (revision["audit_cycle"], revision["previous_version"], revision["version"]) == (
             2,
@@ -243,14 +232,5 @@ class TestRevisionForTheAuditor:
         ]
 
     def test_a_first_submission_is_no_revision(self, client_for, annotator, reviewer, db, images):
-        project = make_project(db)
-        item = make_item(
-            db,
-            project,
-            images["coffee"],
-            stage=Stage.AUDIT_1,
-            describer_id=annotator.id,
-            annotator_id=annotator.id,
-        )
-        add_version(db, item, annotator, "A cup.")
+        item = submitted_item(db, make_project(db), images["coffee"], annotator, "A cup.")
         assert client_for(reviewer).get(f"/api/items/{item.id}").json()["revision"] is None

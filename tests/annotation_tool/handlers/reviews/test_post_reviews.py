@@ -1,15 +1,8 @@
 from __future__ import annotations
 
-from review_factories import (
-    GOOD_DESCRIPTION,
-    add_version,
-    make_item,
-    make_project,
-    make_user,
-    role_users_status,
-)
+from review_factories import make_project, make_user, role_users_status, submitted_item
 
-from annotation_tool.models import Review, Stage
+from annotation_tool.models import Review
 
 
 class TestPostReviews:
@@ -17,18 +10,7 @@ class TestPostReviews:
         return f"/api/items/{item_id}/reviews"
 
     def submitted(self, db, images, author):
-        project = make_project(db)
-        item = make_item(
-            db,
-            project,
-            images["coffee"],
-            stage=Stage.AUDIT_1,
-            describer_id=author.id,
-            annotator_id=author.id,
-            audit_cycle=1,
-        )
-        add_version(db, item, author, GOOD_DESCRIPTION)
-        return item
+        return submitted_item(db, make_project(db), images["coffee"], author, audit_cycle=1)
 
     def test_rejection_needs_rule_and_comment(self, client_for, annotator, reviewer, db, images):
         item = self.submitted(db, images, annotator)

@@ -9,9 +9,10 @@ from review_factories import (
     GOOD_DESCRIPTION,
     add_review,
     add_score,
-    add_version,
+    claim,
     make_item,
     make_project,
+    submitted_item,
 )
 
 from annotation_tool.models import AuditLog, Item, Skip, Stage
@@ -21,16 +22,13 @@ class TestPostSkips:
     def url(self, item_id: int) -> str:
         return f"/api/items/{item_id}/skips"
 
-    def claim(self, client, project_id: int, task: str):  # type: ignore[no-untyped-def]
-        return client.post(f"/api/projects/{project_id}/claims", json={"task": task})
-
     def test_a_skipped_description_goes_to_someone_else(
         self, client_for, annotator, annotator2, db, images
     ):
         project = make_project(db)
         item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION, final_score=5)
         ann = client_for(annotator)
-        assert self.claim(ann, project.id, "description").json()["id"] == item.id
+        assert claim(ann, project.id, "description").json()["id"] == item.id
         ann.put(f"/api/items/{item.id}/description", json={"text": "A cup.", "base_version": 0})
         resp = ann.post(self.url(item.id), json={"reason": "not_a_5", "comment": "too plain"})
         assert resp.status_code == 201
@@ -43,8 +41,8 @@ class TestPostSkips:
         db.expire_all()
         stored = db.get(Item, item.id)
         assert (stored.describer_id, stored.lock_user_id) == (None, None)
-        assert self.claim(ann, project.id, "description").status_code == 204  # not again
-        other = self.claim(client_for(annotator2), project.id, "description")
+        assert claim(ann, project.id, "description").status_code == 204  # not again
+        other = claim(client_for(annotator2), project.id, "description")
         assert other.json()["id"] == item.id
         skip = db.query(Skip).one()
         assert (skip.user_id, skip.stage, skip.reason, skip.comment) == (
@@ -66,23 +64,23 @@ class TestPostSkips:
         self, client_for, annotator, annotator2, reviewer, db, images
     ):
         project = make_project(db)
-        item = make_item(
+        item = submitted_item(
             db,
             project,
             images["coffee"],
+            annotator,
             stage=Stage.REVISION,
             final_score=5,
-            describer_id=annotator.id,
+            annotator_id=None,
             audit_cycle=1,
         )
-        add_version(db, item, annotator, GOOD_DESCRIPTION)
         add_review(db, item, reviewer, 1, "reject")
         ann = client_for(annotator)
-        assert self.claim(ann, project.id, "revision").json()["id"] == item.id
+        assert claim(ann, project.id, "revision").json()["id"] == item.id
         assert ann.post(self.url(item.id), json={"reason": "unsure"}).status_code == 201
-        assert self.claim(ann, project.id, "revision").status_code == 204
+        assert claim(ann, project.id, "revision").status_code == 204
         bob = client_for(annotator2)
-        taken = self.claim(bob, project.id, "revision").json()
+        taken = claim(bob, project.id, "revision").json()
         assert taken["id"] == item.id
         assert taken["description"]["text"] == GOOD_DESCRIPTION  # they continue from it
         assert [r["comment"] for r in taken["reviews"]] == ["fix"]  # and see why
@@ -102,14 +100,14 @@ class TestPostSkips:
         item.image_ref = item.image_ref.replace("coffee.jpg", "missing.jpg")
         db.commit()
         ann = client_for(annotator)
-        assert self.claim(ann, project.id, "selection").json()["id"] == item.id
+        assert claim(ann, project.id, "selection").json()["id"] == item.id
         why = ann.get(f"/api/items/{item.id}/image").json()
         assert why["reason"] == "the file is missing"  # shown to the annotator, no path
         resp = ann.post(self.url(item.id), json={"reason": "unreadable"})
         assert resp.json()["image_problem"] == "the file is missing"
         db.expire_all()
         assert db.get(Item, item.id).image_problem == "the file is missing"
-        assert self.claim(client_for(annotator2), project.id, "selection").status_code == 204
+        assert claim(client_for(annotator2), project.id, "selection").status_code == 204
         score = ann.post(f"/api/items/{item.id}/scores", json={"score": 3})
         assert score.status_code == 409
         assert "cannot be read (the file is missing)" in score.json()["message"]
@@ -122,7 +120,7 @@ class TestPostSkips:
         project = make_project(db)
         item = make_item(db, project, damaged)
         ann = client_for(annotator)
-        self.claim(ann, project.id, "selection")
+        claim(ann, project.id, "selection")
         resp = ann.post(self.url(item.id), json={"reason": "unreadable"})
         assert resp.json()["image_problem"] == "the image data is damaged or cut short"
 
@@ -132,18 +130,18 @@ class TestPostSkips:
         project = make_project(db)
         item = make_item(db, project, images["coffee"])
         ann = client_for(annotator)
-        self.claim(ann, project.id, "selection")
+        claim(ann, project.id, "selection")
         resp = ann.post(self.url(item.id), json={"reason": "unreadable"})
         assert resp.json()["image_problem"] is None
-        assert self.claim(ann, project.id, "selection").status_code == 204
-        assert self.claim(client_for(annotator2), project.id, "selection").json()["id"] == item.id
+        assert claim(ann, project.id, "selection").status_code == 204
+        assert claim(client_for(annotator2), project.id, "selection").json()["id"] == item.id
 
     def test_someone_elses_claim_cannot_be_skipped(
         self, client_for, annotator, annotator2, db, images
     ):
         project = make_project(db)
         item = make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION)
-        self.claim(client_for(annotator), project.id, "description")
+        claim(client_for(annotator), project.id, "description")
         resp = client_for(annotator2).post(self.url(item.id), json={"reason": "unsure"})
         assert resp.status_code == 404  # they may not read it: it does not exist for them
 
@@ -154,16 +152,16 @@ class TestPostSkips:
         )
         add_score(db, item, annotator, 0, 4)
         rev = client_for(reviewer)
-        self.claim(rev, project.id, "inspection")
+        claim(rev, project.id, "inspection")
         assert rev.post(self.url(item.id), json={"reason": "unsure"}).status_code == 201
-        assert self.claim(rev, project.id, "inspection").status_code == 204
+        assert claim(rev, project.id, "inspection").status_code == 204
 
     @pytest.mark.parametrize("body", [{"reason": "bored"}, {}, {"reason": "unsure", "comment": 1}])
     def test_bad_reason_is_422(self, client_for, annotator, db, images, body):
         project = make_project(db)
         item = make_item(db, project, images["coffee"])
         ann = client_for(annotator)
-        self.claim(ann, project.id, "selection")
+        claim(ann, project.id, "selection")
         resp = ann.post(self.url(item.id), json=body)
         assert resp.status_code == 422
         assert resp.json()["fields"][0]["field"].split(".")[0] in {"reason", "comment"}
