@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -13,6 +14,24 @@ from sqlalchemy import create_engine
 from annotation_tool.migrate import alembic_config, current_revision, head_revision, upgrade
 from annotation_tool.models import Base
 from annotation_tool.settings import sqlite_url
+
+A_PROJECT = (
+    "INSERT INTO projects (id, name, kind, description, use_drafts, assessors_per_item,"
+    " created_at) VALUES (1, 'p', 'paraimage_small', '', 1, 3, '2026-01-01')"
+)
+
+
+def upgraded_with(tmp_path: Path, start: str, *statements: str) -> Path:
+    """A database migrated to revision ``start``, the SQL ``statements`` run on it,
+    then migrated to head; returns its path."""
+    path = tmp_path / "m.db"
+    upgrade(sqlite_url(path), start)
+    conn = sqlite3.connect(path)
+    conn.executescript(";".join(statements))
+    conn.commit()
+    conn.close()
+    upgrade(sqlite_url(path))
+    return path
 
 
 def test_models_and_migrations_agree(tmp_path):
@@ -26,16 +45,12 @@ def test_models_and_migrations_agree(tmp_path):
 
 
 def test_upgrade_is_idempotent_and_keeps_data(tmp_path):
-    path = tmp_path / "m.db"
-    upgrade(sqlite_url(path))
-    conn = sqlite3.connect(path)
-    conn.execute(
+    path = upgraded_with(
+        tmp_path,
+        "head",
         "INSERT INTO users (username, password_hash, role, is_active, created_at) "
-        "VALUES ('keep', 'x', 'admin', 1, '2026-01-01')"
+        "VALUES ('keep', 'x', 'admin', 1, '2026-01-01')",
     )
-    conn.commit()
-    conn.close()
-    upgrade(sqlite_url(path))
     assert current_revision(sqlite_url(path)) == head_revision()
     assert sqlite3.connect(path).execute("SELECT username FROM users").fetchall() == [("keep",)]
 
@@ -53,42 +68,28 @@ def test_migrations_render_for_postgresql():
 
 def test_started_descriptions_get_their_author(tmp_path):
     """0002: a description saved before describer_id was set on the first save."""
-    path = tmp_path / "m.db"
-    upgrade(sqlite_url(path), "0001")
-    conn = sqlite3.connect(path)
-    conn.executescript(
+    path = upgraded_with(
+        tmp_path,
+        "0001",
         "INSERT INTO users (id, username, password_hash, role, is_active, created_at)"
-        " VALUES (7, 'ann', 'x', 'annotator', 1, '2026-01-01');"
-        "INSERT INTO projects (id, name, kind, description, use_drafts, assessors_per_item,"
-        " created_at) VALUES (1, 'p', 'paraimage_small', '', 1, 3, '2026-01-01');"
+        " VALUES (7, 'ann', 'x', 'annotator', 1, '2026-01-01')",
+        A_PROJECT,
         "INSERT INTO items (id, project_id, image_id, image_ref, source, source_key, stage,"
         " description_version, audit_cycle, created_at, updated_at) VALUES"
         " (1, 1, 'a', 'file:///a', '', '', 'description', 2, 0, '2026-01-01', '2026-01-01'),"
-        " (2, 1, 'b', 'file:///b', '', '', 'description', 1, 0, '2026-01-01', '2026-01-01');"
+        " (2, 1, 'b', 'file:///b', '', '', 'description', 1, 0, '2026-01-01', '2026-01-01')",
         "INSERT INTO description_versions (item_id, version, kind, text, author_id, created_at)"
         " VALUES (1, 1, 'draft', 'vlm', NULL, '2026-01-01'),"
         " (1, 2, 'autosave', 'mine', 7, '2026-01-01'),"
-        " (2, 1, 'draft', 'vlm', NULL, '2026-01-01');"
+        " (2, 1, 'draft', 'vlm', NULL, '2026-01-01')",
     )
-    conn.commit()
-    conn.close()
-    upgrade(sqlite_url(path))
     rows = sqlite3.connect(path).execute("SELECT id, describer_id FROM items ORDER BY id")
     assert rows.fetchall() == [(1, 7), (2, None)]
 
 
 def test_existing_projects_inspect_blind_after_0003(tmp_path):
     """0003: blind inspection is the default for projects made before it existed."""
-    path = tmp_path / "m.db"
-    upgrade(sqlite_url(path), "0002")
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "INSERT INTO projects (id, name, kind, description, use_drafts, assessors_per_item,"
-        " created_at) VALUES (1, 'p', 'paraimage_small', '', 1, 3, '2026-01-01')"
-    )
-    conn.commit()
-    conn.close()
-    upgrade(sqlite_url(path))
+    path = upgraded_with(tmp_path, "0002", A_PROJECT)
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT blind_inspection FROM projects").fetchall() == [(1,)]
     assert conn.execute("SELECT count(*) FROM skips").fetchone() == (0,)
