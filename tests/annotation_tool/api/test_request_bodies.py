@@ -114,6 +114,16 @@ class TestDescriptionProbe:
         assert [f["field"] for f in resp.json()["fields"]] == ["body"]
 
 
+# An import and its preview take the same body.
+IMPORT_KEYS: dict[str, list[Any]] = {
+    "run_dir": ["run"],
+    "min_aesthetic": [6.5],
+    "min_short_edge": [0],
+    "sources": [[]],
+    "limit": [10],
+    "draft_model": [None],
+}
+
 # route -> (method, url template, role, body keys, example valid values per key)
 ROUTES: dict[str, tuple[str, str, str, dict[str, list[Any]]]] = {
     "claims": (
@@ -209,32 +219,8 @@ ROUTES: dict[str, tuple[str, str, str, dict[str, list[Any]]]] = {
             "assessors_per_item": [1, 3],
         },
     ),
-    "imports": (
-        "POST",
-        "/api/projects/{p}/imports",
-        "admin",
-        {
-            "run_dir": ["run"],
-            "min_aesthetic": [6.5],
-            "min_short_edge": [0],
-            "sources": [[]],
-            "limit": [10],
-            "draft_model": [None],
-        },
-    ),
-    "import_preview": (
-        "POST",
-        "/api/projects/{p}/imports/preview",
-        "admin",
-        {
-            "run_dir": ["run"],
-            "min_aesthetic": [6.5],
-            "min_short_edge": [0],
-            "sources": [[]],
-            "limit": [10],
-            "draft_model": [None],
-        },
-    ),
+    "imports": ("POST", "/api/projects/{p}/imports", "admin", IMPORT_KEYS),
+    "import_preview": ("POST", "/api/projects/{p}/imports/preview", "admin", IMPORT_KEYS),
     "create_user": (
         "POST",
         "/api/users",
