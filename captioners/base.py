@@ -35,6 +35,20 @@ class Generation:
 
 
 @dataclass(frozen=True)
+class Captioned:
+    """One request's outcome, judged once: the generation (or the exception of that
+    image alone), whether the QA retry made it, and what the manifest takes from it,
+    the QA-cleaned caption or the error message. The main caption of a primary
+    captioner fills the caption columns and a ``caption_variants`` entry from this one
+    judgement (it was cleaned three times before: retry check, columns, variant)."""
+
+    result: Generation | Exception
+    retried: bool = False
+    cleaned: CleanCaption | None = None  # for a generation
+    error: str | None = None  # for an exception: ``caption_failed: <type>: <message>``
+
+
+@dataclass(frozen=True)
 class CaptionWork:
     """One batch's captioning: its rows, the rows to caption with their pixels, and the
     requests per image (``None`` is the primary captioner's main caption)."""
@@ -86,28 +100,36 @@ class CaptionerCore:
         return clean_caption(result.text, result.finish_reason,
                              target_words or self.target_words, self.qa)
 
-    def _retry_indices(
-        self, results: list[Generation | Exception], spec: PromptSpec | None
-    ) -> list[int]:
+    def _judge(
+        self, results: list[Generation | Exception], spec: PromptSpec | None,
+        retried: bool = False,
+    ) -> list[Captioned]:
+        """Each result cleaned by QA (against ``spec``'s target length) or its error
+        message built: the one time either is done."""
         target = spec.target_words if spec else None
         return [
-            index
-            for index, result in enumerate(results)
+            Captioned(result, retried, cleaned=self._clean(result, target))
             if isinstance(result, Generation)
-            and self._clean(result, target).worst_policy(self.qa)[0] == "retry"
+            else Captioned(result, retried, error=_error_message(result))
+            for result in results
+        ]
+
+    def _retry_indices(self, judged: list[Captioned]) -> list[int]:
+        return [
+            index
+            for index, captioned in enumerate(judged)
+            if captioned.cleaned is not None
+            and captioned.cleaned.worst_policy(self.qa)[0] == "retry"
         ]
 
     def _with_retries(
-        self,
-        results: list[Generation | Exception],
-        retry_at: list[int],
-        retried: list[Generation | Exception],
-    ) -> list[tuple[Generation | Exception, bool]]:
-        done = [(result, False) for result in results]
+        self, judged: list[Captioned], retry_at: list[int], retried: list[Captioned]
+    ) -> list[Captioned]:
+        done = list(judged)
         for index, second in zip(retry_at, retried, strict=True):
             self.stats["qa_retried"] += 1
-            if isinstance(second, Generation):
-                done[index] = (second, True)
+            if isinstance(second.result, Generation):
+                done[index] = second
         return done
 
     def _plan(self, batch: Batch) -> CaptionWork:
@@ -127,32 +149,28 @@ class CaptionerCore:
             specs.insert(0, self.main_spec)
         return CaptionWork(batch, rows, todo, [caption_pixels(row) for row in todo], specs)
 
-    def _finish(
-        self, work: CaptionWork, results: list[list[tuple[Generation | Exception, bool]]]
-    ) -> Batch:
+    def _finish(self, work: CaptionWork, results: list[list[Captioned]]) -> Batch:
         """Each spec's results into its rows' columns and ``caption_variants``."""
         if self.prompt_tokens_by_batch is not None:  # paraimage estimate is timing us
             self.prompt_tokens_by_batch[id(work.batch)] = sum(
-                result.n_prompt_tokens or 0 for spec_results in results
-                for result, _ in spec_results if isinstance(result, Generation))
+                captioned.result.n_prompt_tokens or 0 for spec_results in results
+                for captioned in spec_results if isinstance(captioned.result, Generation))
         for spec, spec_results in zip(work.specs, results, strict=True):
-            for row, (result, retried) in zip(work.todo, spec_results, strict=True):
+            for row, captioned in zip(work.todo, spec_results, strict=True):
                 if spec is None:
-                    row.update(self._columns(result, retried=retried))
-                    if self.main_spec is not None:
-                        self._append_variant(row, self.main_spec, result, retried)
+                    row.update(self._columns(captioned))
+                    if self.main_spec is not None:  # its target is the config's too
+                        self._append_variant(row, self.main_spec, captioned)
                 else:
-                    self._append_variant(row, spec, result, retried)
+                    self._append_variant(row, spec, captioned)
         if self.drop_images:
             for row in work.rows:
                 row.pop(CAPTION_IMAGE, None)
                 row.pop(CAPTION_IMAGE_SHAPE, None)
         return rows_to_batch(work.rows, like=work.batch)
 
-    def _append_variant(
-        self, row: dict[str, Any], spec: PromptSpec, result: Generation | Exception,
-        retried: bool,
-    ) -> None:
+    def _append_variant(self, row: dict[str, Any], spec: PromptSpec, captioned: Captioned) -> None:
+        result, retried, cleaned = captioned.result, captioned.retried, captioned.cleaned
         entry: dict[str, Any] = {
             "captioner": self.captioner_name or self.model_name,
             "variant": spec.variant,
@@ -161,11 +179,9 @@ class CaptionerCore:
             "target_words": spec.target_words,
             "params": spec.params_json(retried),
         }
-        if isinstance(result, Exception):
-            message = f"{type(result).__name__}: {result}".splitlines()[0][:500]
-            entry.update(status="error", reason=f"{ERROR_CAPTION_FAILED}: {message}")
+        if not isinstance(result, Generation) or cleaned is None:
+            entry.update(status="error", reason=captioned.error)
         else:
-            cleaned = self._clean(result, spec.target_words)
             policy, flag = cleaned.worst_policy(self.qa)
             entry.update(
                 status="rejected" if policy == "reject" else "ok",
@@ -179,18 +195,17 @@ class CaptionerCore:
             )
         row["caption_variants"] = [*(row.get("caption_variants") or []), entry]
 
-    def _columns(self, result: Generation | Exception, retried: bool = False) -> dict[str, Any]:
+    def _columns(self, captioned: Captioned) -> dict[str, Any]:
+        result, retried, cleaned = captioned.result, captioned.retried, captioned.cleaned
         columns: dict[str, Any] = {
             "caption_model": self.model_name,
             "caption_prompt": self.prompt_text,
             "caption_params": self.retry_params_json if retried else self.params_json,
         }
-        if isinstance(result, Exception):
+        if not isinstance(result, Generation) or cleaned is None:
             self.stats["failed"] += 1
-            message = f"{type(result).__name__}: {result}".splitlines()[0][:500]
-            columns.update(status=STATUS_ERROR, error=f"{ERROR_CAPTION_FAILED}: {message}")
+            columns.update(status=STATUS_ERROR, error=captioned.error)
             return columns
-        cleaned = self._clean(result)
         self.stats["captioned"] += 1
         columns.update(
             caption_raw=result.text,
@@ -242,12 +257,17 @@ class BaseCaptioner(CaptionerCore, ABC):
 
     def _caption_all(
         self, images: list[np.ndarray], spec: PromptSpec | None
-    ) -> list[tuple[Generation | Exception, bool]]:
-        """(result, retried) per image: QA's retry policy gets one more try, with the
+    ) -> list[Captioned]:
+        """The judged result per image: QA's retry policy gets one more try, with the
         retry sampling; a failed retry keeps the first caption."""
-        results = self._generate_isolating_failures(images, spec=spec)
-        retry_at = self._retry_indices(results, spec)
+        judged = self._judge(self._generate_isolating_failures(images, spec=spec), spec)
+        retry_at = self._retry_indices(judged)
         retried = self._generate_isolating_failures(
             [images[i] for i in retry_at], retry=True, spec=spec
         )
-        return self._with_retries(results, retry_at, retried)
+        return self._with_retries(judged, retry_at, self._judge(retried, spec, retried=True))
+
+
+def _error_message(exc: Exception) -> str:
+    """A failed image's error: the exception's type and first line, capped."""
+    return f"{ERROR_CAPTION_FAILED}: " + f"{type(exc).__name__}: {exc}".splitlines()[0][:500]

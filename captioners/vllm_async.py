@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from captioners.base import CaptionerCore, Generation
+from captioners.base import Captioned, CaptionerCore, Generation
 from captioners.config import PromptSpec, VLLMCaptionerConfig, batches_for
 from captioners.vllm_backend import engine_kwargs, generation_of, init_vllm_captioner
 from paraimage.batches import Batch
@@ -74,14 +74,14 @@ class AsyncVLLMCaptioner(CaptionerCore):
 
     async def _caption_all(
         self, rows: list[dict[str, Any]], images: list[np.ndarray], spec: PromptSpec | None
-    ) -> list[tuple[Generation | Exception, bool]]:
-        """(result, retried) per image, as ``BaseCaptioner._caption_all``."""
-        results = await self._generate_all(rows, images, spec, retry=False)
-        retry_at = self._retry_indices(results, spec)
+    ) -> list[Captioned]:
+        """The judged result per image, as ``BaseCaptioner._caption_all``."""
+        judged = self._judge(await self._generate_all(rows, images, spec, retry=False), spec)
+        retry_at = self._retry_indices(judged)
         retried = await self._generate_all(
             [rows[i] for i in retry_at], [images[i] for i in retry_at], spec, retry=True
         )
-        return self._with_retries(results, retry_at, retried)
+        return self._with_retries(judged, retry_at, self._judge(retried, spec, retried=True))
 
     async def _generate_all(
         self,
