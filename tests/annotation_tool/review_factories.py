@@ -204,6 +204,38 @@ def add_review(
     db.commit()
 
 
+def finished_item(
+    db: Session,
+    project: Project,
+    image_path: Path,
+    annotator: User,
+    reviewers: list[User],
+    draft_model: str | None = None,
+    **values: Any,
+) -> Item:
+    """A done item: ``annotator`` scored it 5 and described it (after a VLM draft when
+    ``draft_model`` is given), and ``reviewers`` accepted it, the first two in audit round
+    1 and the rest in round 2."""
+    item = make_item(
+        db,
+        project,
+        image_path,
+        stage=Stage.DONE,
+        annotator_id=annotator.id,
+        describer_id=annotator.id,
+        final_score=5,
+        audit_cycle=1,
+        **values,
+    )
+    add_score(db, item, annotator, 0, 5)
+    if draft_model is not None:
+        add_version(db, item, None, "draft text", kind=VersionKind.DRAFT, draft_model=draft_model)
+    add_version(db, item, annotator, GOOD_DESCRIPTION)
+    for i, reviewer in enumerate(reviewers):
+        add_review(db, item, reviewer, 1 if i < 2 else 2)
+    return item
+
+
 def add_caption(db: Session, item: Item, model: str, caption: str) -> StudyCaption:
     row = StudyCaption.create(db, item_id=item.id, model=model, caption=caption)
     db.commit()

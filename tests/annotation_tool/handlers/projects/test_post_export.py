@@ -6,9 +6,8 @@ import json
 import pyarrow.parquet as pq
 from review_factories import (
     GOOD_DESCRIPTION,
-    add_review,
     add_score,
-    add_version,
+    finished_item,
     make_item,
     make_project,
     make_user,
@@ -16,7 +15,7 @@ from review_factories import (
 )
 
 from annotation_tool.contexts.exports import EXPORT_SCHEMA
-from annotation_tool.models import AuditLog, Stage, VersionKind
+from annotation_tool.models import AuditLog, Stage
 from annotation_tool.settings import HEADER_CSRF
 
 
@@ -28,25 +27,12 @@ class TestPostExport:
         project = make_project(db)
         ann = make_user(db, "ann", "annotator")
         revs = [make_user(db, f"r{i}", "reviewer") for i in range(4)]
-        item = make_item(
-            db,
-            project,
-            images["coffee"],
-            stage=Stage.DONE,
-            annotator_id=ann.id,
-            describer_id=ann.id,
-            final_score=5,
-            audit_cycle=1,
-            image_id="img-1",
+        item = finished_item(
+            db, project, images["coffee"], ann, revs, draft_model="cogvlm", image_id="img-1"
         )
         make_item(db, project, images["rocket"], stage=Stage.AUDIT_2, image_id="img-2")
-        add_score(db, item, ann, 0, 5)
-        add_score(db, item, revs[0], 1, 5)
+        add_score(db, item, revs[0], 1, 5)  # the two inspectors
         add_score(db, item, revs[1], 2, 5)
-        add_version(db, item, None, "draft text", kind=VersionKind.DRAFT, draft_model="cogvlm")
-        add_version(db, item, ann, GOOD_DESCRIPTION)
-        for i, r in enumerate(revs):
-            add_review(db, item, r, 1 if i < 2 else 2)
         return project
 
     def test_parquet_rows(self, client_for, admin, db, images):
