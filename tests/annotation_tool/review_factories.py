@@ -149,6 +149,21 @@ def add_score(
     return score_row
 
 
+def scored_item(
+    db: Session,
+    project: Project,
+    image_path: Path,
+    annotator: User,
+    score: int,
+    stage: Stage = Stage.INSPECTION_1,
+    **values: Any,
+) -> Item:
+    """An item ``annotator`` gave ``score`` in selection, now in ``stage``."""
+    item = make_item(db, project, image_path, stage=stage, annotator_id=annotator.id, **values)
+    add_score(db, item, annotator, 0, score)
+    return item
+
+
 def add_version(
     db: Session,
     item: Item,
@@ -201,6 +216,30 @@ def add_review(
         rules=[] if decision == "accept" else ["D5"],
         comment="" if decision == "accept" else "fix",
     )
+    db.commit()
+
+
+def rejected_item(
+    db: Session,
+    project: Project,
+    image_path: Path,
+    author: User,
+    reviewer: User,
+    text: str = GOOD_DESCRIPTION,
+    stage: Stage = Stage.REVISION,
+    **values: Any,
+) -> Item:
+    """An item whose first submitted ``text`` ``reviewer`` rejected in audit round 1
+    (rule D5, comment "fix"); ``stage`` is where it is now, as for ``submitted_item``."""
+    item = submitted_item(db, project, image_path, author, text, stage, audit_cycle=1, **values)
+    add_review(db, item, reviewer, 1, "reject")
+    return item
+
+
+def resubmit(db: Session, item: Item, author: User, text: str) -> None:
+    """``author`` submits ``text`` again after the rejection: audit cycle 2."""
+    add_version(db, item, author, text)
+    item.audit_cycle = 2
     db.commit()
 
 

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import pytest
 from review_factories import (
-    add_review,
     add_score,
     add_version,
     claim,
     make_item,
     make_project,
+    rejected_item,
+    resubmit,
+    scored_item,
     submitted_item,
 )
 
@@ -20,10 +22,7 @@ class TestGetItem:
 
     def test_annotator_sees_only_own_score(self, client_for, annotator, reviewer, db, images):
         project = make_project(db, blind_inspection=False)  # blind: see test_blind_*
-        item = make_item(
-            db, project, images["coffee"], stage=Stage.INSPECTION_2, annotator_id=annotator.id
-        )
-        add_score(db, item, annotator, 0, 4)
+        item = scored_item(db, project, images["coffee"], annotator, 4, stage=Stage.INSPECTION_2)
         add_score(db, item, reviewer, 1, 3)
         mine = client_for(annotator).get(self.url(item.id)).json()
         assert [(s["round"], s["score"], s["user"]) for s in mine["scores"]] == [(0, 4, None)]
@@ -136,10 +135,7 @@ class TestBlindInspection:
         self, client_for, annotator, reviewer, reviewer2, db, images
     ):
         project = make_project(db)
-        item = make_item(
-            db, project, images["coffee"], stage=Stage.INSPECTION_2, annotator_id=annotator.id
-        )
-        add_score(db, item, annotator, 0, 4)
+        item = scored_item(db, project, images["coffee"], annotator, 4, stage=Stage.INSPECTION_2)
         add_score(db, item, reviewer, 1, 3)
         second = client_for(reviewer2)
         seen = claim(second, project.id, "inspection").json()
@@ -154,10 +150,7 @@ class TestBlindInspection:
         self, client_for, annotator, reviewer, db, images
     ):
         project = make_project(db)
-        item = make_item(
-            db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator.id
-        )
-        add_score(db, item, annotator, 0, 4)
+        item = scored_item(db, project, images["coffee"], annotator, 4)
         rev = client_for(reviewer)
         assert claim(rev, project.id, "inspection").json()["scores"] == []
         assert rev.post(f"/api/items/{item.id}/inspections", json={"score": 4}).status_code == 201
@@ -169,10 +162,7 @@ class TestBlindInspection:
 
     def test_a_project_may_turn_it_off(self, client_for, annotator, reviewer, db, images):
         project = make_project(db, blind_inspection=False)
-        item = make_item(
-            db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator.id
-        )
-        add_score(db, item, annotator, 0, 4)
+        scored_item(db, project, images["coffee"], annotator, 4)
         seen = claim(client_for(reviewer), project.id, "inspection").json()
         assert seen["blind"] is False
         assert [(s["score"], s["user"]) for s in seen["scores"]] == [(4, "ann")]
@@ -181,10 +171,7 @@ class TestBlindInspection:
         self, client_for, annotator, reviewer, reviewer2, db, images
     ):
         project = make_project(db)
-        item = make_item(
-            db, project, images["coffee"], stage=Stage.DESCRIPTION, annotator_id=annotator.id
-        )
-        add_score(db, item, annotator, 0, 5)
+        item = scored_item(db, project, images["coffee"], annotator, 5, stage=Stage.DESCRIPTION)
         add_score(db, item, reviewer, 1, 5)
         seen = client_for(reviewer2).get(f"/api/items/{item.id}").json()
         assert [s["user"] for s in seen["scores"]] == ["ann", "rev"]
@@ -198,20 +185,18 @@ class TestRevisionForTheAuditor:
         self, client_for, annotator, reviewer, reviewer2, db, images
     ):
         project = make_project(db)
-        item = submitted_item(
+        item = rejected_item(
             db,
             project,
             images["coffee"],
             annotator,
+            reviewer,
             "A red cup on a table.",
+            stage=Stage.AUDIT_1,
             annotator_id=None,
-            audit_cycle=1,
         )
-        add_review(db, item, reviewer, 1, "reject")
         add_version(db, item, annotator, "An autosave.", kind="autosave")
-        add_version(db, item, annotator, "A white cup on a wooden table.")
-        item.audit_cycle = 2
-        db.commit()
+        resubmit(db, item, annotator, "A white cup on a wooden table.")
         seen = claim(client_for(reviewer2), project.id, "audit").json()
         revision = seen["revision"]
         assert (revision["audit_cycle"], revision["previous_version"], revision["version"]) == (

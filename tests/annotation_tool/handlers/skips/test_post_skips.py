@@ -7,12 +7,11 @@ from __future__ import annotations
 import pytest
 from review_factories import (
     GOOD_DESCRIPTION,
-    add_review,
-    add_score,
     claim,
     make_item,
     make_project,
-    submitted_item,
+    rejected_item,
+    scored_item,
 )
 
 from annotation_tool.models import AuditLog, Item, Skip, Stage
@@ -64,17 +63,9 @@ class TestPostSkips:
         self, client_for, annotator, annotator2, reviewer, db, images
     ):
         project = make_project(db)
-        item = submitted_item(
-            db,
-            project,
-            images["coffee"],
-            annotator,
-            stage=Stage.REVISION,
-            final_score=5,
-            annotator_id=None,
-            audit_cycle=1,
+        item = rejected_item(
+            db, project, images["coffee"], annotator, reviewer, final_score=5, annotator_id=None
         )
-        add_review(db, item, reviewer, 1, "reject")
         ann = client_for(annotator)
         assert claim(ann, project.id, "revision").json()["id"] == item.id
         assert ann.post(self.url(item.id), json={"reason": "unsure"}).status_code == 201
@@ -147,10 +138,7 @@ class TestPostSkips:
 
     def test_reviewers_skip_their_own_tasks(self, client_for, annotator, reviewer, db, images):
         project = make_project(db)
-        item = make_item(
-            db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=annotator.id
-        )
-        add_score(db, item, annotator, 0, 4)
+        item = scored_item(db, project, images["coffee"], annotator, 4)
         rev = client_for(reviewer)
         claim(rev, project.id, "inspection")
         assert rev.post(self.url(item.id), json={"reason": "unsure"}).status_code == 201
