@@ -1,7 +1,9 @@
 """Which manifest rows an export holds, in which order, and how they split into shards.
 
 The selection is DuckDB SQL over the same ``manifest`` view ``paraimage query`` shows
-(stats/views.py), so a ``--where`` tried there works here. Rows come out sorted by
+(stats/views.py, which reads through the kernel's one manifest reader: a row the run's
+decisions rejected, a dedup duplicate, has ``status = 'rejected'`` here too), so a
+``--where`` tried there works here. Rows come out sorted by
 ``id`` (a hash: sources and input shards mix across export shards, which a trainer
 reading a few shards at a time wants) or by ``source, source_key`` (``--order source``:
 images are read in the order they lie in the source tars).

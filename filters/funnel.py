@@ -2,8 +2,10 @@
 
 Filters run in config order and a row stops at its first reject, so a filter *saw*
 every row that was not an error and not rejected by an earlier filter. The report is
-computed from the manifests alone (``reject_reason`` prefixes and score columns), so it
-can be rebuilt for any finished run:
+computed from the run's rows as every reader sees them (the manifests with the run's
+decisions, ``paraimage/manifest_reader.py``): the step of a reject is the funnel's one
+definition (``paraimage/funnel.py``: ``reject_reason`` prefixes in filter order), and
+the histograms come from the score columns, so it can be rebuilt for any finished run:
 
 * ``RUN_DIR/funnel/funnel.parquet``: one row per filter, in order, plus an ``other``
   row for rejects whose reason names no listed filter (e.g. caption QA);
@@ -24,6 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from filters.registry import score_columns as registered_score_columns
+from paraimage.funnel import step_sql
+from paraimage.manifest_reader import manifest_files, run_sql
 
 HISTOGRAM_BINS = 20
 OTHER = "other"
@@ -50,41 +54,27 @@ HISTOGRAM_SCHEMA = pa.schema([
 ])
 
 
-def _escape_like(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
-
-
-def _load(con: duckdb.DuckDBPyConnection, paths: Sequence[Path],
+def _load(con: duckdb.DuckDBPyConnection, run_dir: Path,
           score_columns: Iterable[str] = ()) -> None:
-    """Table ``m``: the verdict and score columns of every manifest, and no others (the
-    captions and their statistics would cost kilobytes a row: gigabytes at 1M rows)."""
-    source = "read_parquet($paths, union_by_name = true)"
-    params = {"paths": [str(p) for p in paths]}
-    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}",
-                                             params).fetchall()}
+    """Table ``m``: the verdict and score columns of every row of the run, and no others
+    (the captions and their statistics would cost kilobytes a row: gigabytes at 1M
+    rows; DuckDB reads only the columns selected, through the decisions' join too)."""
+    source = f"({run_sql(con, run_dir)})"
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     wanted = dict.fromkeys(["status", "reject_reason", *score_columns])
     columns = ", ".join(f'"{name}"' for name in wanted if name in present)
-    con.execute(f"CREATE TEMP TABLE m AS SELECT {columns} FROM {source}", params)
+    con.execute(f"CREATE TEMP TABLE m AS SELECT {columns} FROM {source}")
 
 
-def _stage_column(filter_order: Sequence[str]) -> str:
-    """SQL for the funnel step (0-based) at which each row was rejected, else NULL."""
-    cases = " ".join(
-        f"WHEN reject_reason LIKE '{_escape_like(name)}\\_%' ESCAPE '\\' THEN {i}"
-        for i, name in enumerate(filter_order)
-    )
-    return f"CASE WHEN status = 'rejected' THEN (CASE {cases} ELSE {len(filter_order)} END) END"
-
-
-def compute_funnel(manifest_paths: Sequence[Path], filter_order: Sequence[str],
+def compute_funnel(run_dir: Path, filter_order: Sequence[str],
                    score_columns: Mapping[str, Sequence[str]] | None = None
                    ) -> tuple[pa.Table, pa.Table]:
     """The funnel and histogram tables of a set of manifests."""
     score_columns = registered_score_columns() if score_columns is None else score_columns
     con = duckdb.connect()
-    _load(con, manifest_paths, [c for cols in score_columns.values() for c in cols])
+    _load(con, run_dir, [c for cols in score_columns.values() for c in cols])
     present = {r[0] for r in con.execute("DESCRIBE m").fetchall()}
-    con.execute(f"CREATE TEMP TABLE s AS SELECT *, {_stage_column(filter_order)} AS _step "
+    con.execute(f"CREATE TEMP TABLE s AS SELECT *, {step_sql(filter_order)} AS _step "
                 "FROM m WHERE status <> 'error'")
     funnel: dict[str, list] = {f.name: [] for f in FUNNEL_SCHEMA}
     hist: dict[str, list] = {f.name: [] for f in HISTOGRAM_SCHEMA}
@@ -158,12 +148,11 @@ def write_funnel_report(run_dir: Path, filter_order: list[str],
                         score_columns: Mapping[str, Sequence[str]] | None = None) -> Path:
     """Write the funnel of ``RUN_DIR/manifests/*.parquet``; returns ``RUN_DIR/funnel``."""
     run_dir = Path(run_dir)
-    paths = sorted((run_dir / "manifests").glob("*.parquet"))
-    if not paths:
+    if not manifest_files(run_dir):
         raise FileNotFoundError(f"no manifests under {run_dir / 'manifests'}")
-    funnel, hist = compute_funnel(paths, filter_order, score_columns)
+    funnel, hist = compute_funnel(run_dir, filter_order, score_columns)
     con = duckdb.connect()
-    _load(con, paths)
+    _load(con, run_dir)
     n_rows, n_errors = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE status = 'error') FROM m").fetchone()
     out = run_dir / "funnel"

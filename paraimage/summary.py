@@ -1,7 +1,9 @@
 """The end-of-run summary: the funnel from all manifests of the run, via DuckDB.
 
-Computed from the manifests on disk (not from this invocation's memory), so a resumed
-run reports the whole run, and the numbers are the ones users will query later.
+Computed from the manifests on disk (not from this invocation's memory), read with the
+run's decisions applied (``manifest_reader.py``), so a resumed run reports the whole
+run, and the numbers are the ones users will query later. Reasons and error kinds are
+the funnel's one definition (``paraimage/funnel.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 
 import duckdb
 
+from paraimage.funnel import counts_sql
 from paraimage.manifest import STATUS_ERROR, STATUS_KEPT, STATUS_REJECTED
+from paraimage.manifest_reader import run_dir_of, run_sql
 
 
 @dataclass
@@ -57,28 +61,30 @@ def _counts(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, int]:
     return {str(key): int(count) for key, count in con.execute(sql).fetchall()}
 
 
+def _ranked(counts: dict[str, int]) -> dict[str, int]:
+    """Most rows first, then by key (the order every summary prints)."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 def summarize(manifests: Sequence[Path]) -> RunSummary:
+    """The summary of ``manifests`` (files of one run's ``manifests/`` folder, all or
+    the complete ones) with the run's decisions applied."""
     summary = RunSummary()
     if not manifests:
         return summary
     con = duckdb.connect()
-    files = [str(path) for path in manifests]
-    con.read_parquet(files).create_view("m")
-    summary.inputs = con.execute("SELECT count(*) FROM m").fetchone()[0]
-    summary.by_status = _counts(
-        con, "SELECT status, count(*) FROM m GROUP BY 1 ORDER BY 2 DESC, 1"
-    )
-    summary.by_reject_reason = _counts(
-        con,
-        "SELECT reject_reason, count(*) FROM m WHERE status = 'rejected' "
-        "GROUP BY 1 ORDER BY 2 DESC, 1",
-    )
-    # error messages carry details after the first ':'; group by the kind before it
-    summary.by_error_kind = _counts(
-        con,
-        "SELECT split_part(error, ':', 1), count(*) FROM m WHERE status = 'error' "
-        "GROUP BY 1 ORDER BY 2 DESC, 1",
-    )
+    run_dir = run_dir_of(manifests[0])
+    con.execute(f"CREATE VIEW m AS {run_sql(con, run_dir, manifests=list(manifests))}")
+    by_status: dict[str, int] = {}
+    by_reason: dict[str, dict[str, int]] = {STATUS_REJECTED: {}, STATUS_ERROR: {}}
+    for status, reason, n in con.execute(counts_sql("m")).fetchall():
+        by_status[str(status)] = by_status.get(str(status), 0) + int(n)
+        if status in by_reason:
+            by_reason[status][str(reason)] = int(n)
+    summary.inputs = sum(by_status.values())
+    summary.by_status = _ranked(by_status)
+    summary.by_reject_reason = _ranked(by_reason[STATUS_REJECTED])
+    summary.by_error_kind = _ranked(by_reason[STATUS_ERROR])
     summary.by_caption_flag = _counts(
         con,
         "SELECT flag, count(*) FROM (SELECT unnest(caption_flags) AS flag FROM m) "

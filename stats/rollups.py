@@ -22,17 +22,26 @@ funnel          reason      rows of any status (text: the status; caption_model 
 
 Every measure but ``funnel`` counts kept rows only.
 
-Files: ``RUN/stats/rollups/<manifest stem>@v<version>-<size>-<mtime_ns>.parquet``. The
-name carries the manifest file's size and modification time when it was rolled up, so
-a rewritten manifest (dedup rewrites some) is seen as stale from a directory listing
-alone, without reading any file; ``update_rollups`` replaces missing and stale ones in
-one scan of just those manifests, then merges all of them into one run rollup,
-``@run-<digest>.parquet`` (the digest is of the shard rollups' names, so it is fresh
-exactly when they all are), with texts per noun summed to the levels the tables
+Files: ``RUN/stats/rollups/<manifest stem>@v<version>-<size>-<mtime_ns>.parquet``. A
+shard rollup is of the manifest as written, and manifests are written once, so it never
+goes stale in a run; the name still carries the file's size and modification time, so
+a manifest replaced by hand (deleted and redone) is seen as stale from a directory
+listing alone, without reading any file. The run's decisions (``RUN_DIR/decisions/``,
+dedup's rejects) are counted by one more, small rollup,
+``@decisions-<digest>.parquet``: the rollup of the decided rows as decided minus their
+rollup as written (negative values), so shard rollups plus it sum exactly to the rollup
+of the rows every reader sees. Its digest is of the shard rollups' names and of the
+decision files' names, sizes and times, so it is redone only when a decision changes.
+``update_rollups`` writes missing and stale shard rollups in one scan of just those
+manifests and the decisions rollup when missing, then merges all of them into one run
+rollup, ``@run-<digest>.parquet`` (the digest is of the merged files' names, so it is
+fresh exactly when they all are), with texts per noun summed to the levels the tables
 report (all, per source, per captioner: ``noun_<level>`` measures): a few rows per
-(group, noun), whatever the number of shards, which is all the tables read. The
-recaption job rolls up each shard as it writes it and the run report updates the rest,
-so a finished run's tables never read its rows again.
+(group, noun), whatever the number of shards, which is all the tables read. Summing
+drops what the decisions emptied (a zero count, a group left without kept rows), so
+the merge has exactly the rows a rollup of the decided rows would have. The recaption
+job rolls up each shard as it writes it and the run report updates the rest, so a
+finished run's tables never read its rows again.
 Runs whose statistics were recomputed (``stats/text_stats/``) and plain text inputs
 have no rollups: their tables roll up the ``manifest`` view on the fly, with the same
 SQL, so both paths give identical tables.
@@ -54,13 +63,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from paraimage.atomic import TMP_SUFFIX, atomic_path
+from paraimage.funnel import counts_sql
+from paraimage.manifest_reader import decision_files, read_sql, run_sql
 from stats.definitions import COUNT_FIELDS, LENGTH_BUCKETS, SIDE_PREFIX
 from stats.views import (
     STATS_DIR,
     connect,
-    funnel_reasons_sql,
+    fill_columns,
     manifest_files,
-    read_filled,
     sql_list,
     text_stats_files,
 )
@@ -86,6 +96,8 @@ MEASURE_FUNNEL = "funnel"
 NOUN_LEVELS = ("all", "source", "captioner")
 NOUN_LEVEL_MEASURES = {level: f"{MEASURE_NOUN}_{level}" for level in NOUN_LEVELS}
 RUN_ROLLUP_PREFIX = "@run-"  # no manifest stem is empty, so no shard rollup starts so
+DECISIONS_ROLLUP_PREFIX = "@decisions-"
+_MERGED_PREFIXES = (RUN_ROLLUP_PREFIX, DECISIONS_ROLLUP_PREFIX)
 ROLLUP_SCHEMA = pa.schema([
     pa.field("source", pa.string()),
     pa.field("caption_model", pa.string()),
@@ -185,25 +197,39 @@ def rollup_sql(con: duckdb.DuckDBPyConnection, relation: str, by_file: bool) -> 
         FROM nouns JOIN stats_rollup_groups g ON nouns.key // {len(sides)} = g.gid
         UNION ALL
         SELECT {file_col}source, NULL AS caption_model, status AS text,
-               '{MEASURE_FUNNEL}' AS measure, reason AS key, count(*)::BIGINT AS value
-        FROM ({funnel_reasons_sql(relation, columns=file_col + "source")}) GROUP BY ALL
+               '{MEASURE_FUNNEL}' AS measure, reason AS key, n::BIGINT AS value
+        FROM ({counts_sql(relation, [*(["filename"] if by_file else []), "source"])})
     """
 
 
 def run_level_sql(fine: str) -> str:
     """SQL turning rollup rows (``fine``: a relation of ROLLUP_SCHEMA rows, one or many
-    per group) into the run rollup: every measure summed per group, and the noun rows
-    summed to the NOUN_LEVELS instead of kept per (source, captioner)."""
+    per group, some negative: the decisions rollup) into the run rollup: every measure
+    summed per group, and the noun rows summed to the NOUN_LEVELS instead of kept per
+    (source, captioner). What sums to nothing is left out, as a rollup of the rows
+    themselves would: counts of zero, and the kept-row measures of a group without
+    kept rows (its sums may be a true zero while it has some)."""
     level = ("CASE GROUPING(source, caption_model) WHEN 3 THEN 'all' WHEN 1 THEN 'source' "
              "ELSE 'captioner' END")
     return f"""
-        SELECT source, caption_model, text, measure, key, sum(value)::BIGINT AS value
-        FROM {fine} WHERE measure <> '{MEASURE_NOUN}' GROUP BY ALL
+        WITH summed AS (
+            SELECT source, caption_model, text, measure, key, sum(value)::BIGINT AS value
+            FROM {fine} WHERE measure <> '{MEASURE_NOUN}' GROUP BY ALL
+        ), live AS (
+            SELECT source, caption_model, TRUE AS has_kept FROM summed
+            WHERE measure = '{MEASURE_IMAGES}' AND value > 0
+        )
+        SELECT s.source, s.caption_model, s.text, s.measure, s.key, s.value
+        FROM summed s LEFT JOIN live l ON s.source IS NOT DISTINCT FROM l.source
+                                      AND s.caption_model IS NOT DISTINCT FROM l.caption_model
+        WHERE CASE WHEN s.measure IN ('{MEASURE_FUNNEL}', '{MEASURE_HIST}') THEN s.value <> 0
+                   ELSE l.has_kept IS NOT NULL END
         UNION ALL
         SELECT source, caption_model, text, '{MEASURE_NOUN}_' || {level} AS measure, key,
                sum(value)::BIGINT AS value
         FROM {fine} WHERE measure = '{MEASURE_NOUN}'
         GROUP BY GROUPING SETS ((text, key), (text, source, key), (text, caption_model, key))
+        HAVING sum(value) <> 0
     """
 
 
@@ -220,10 +246,61 @@ def update_rollups(
     out_dir = rollup_dir(run_dir)
     removed = _remove_stale(out_dir, {m.stem: rollup_name(m) for m in every})
     shards = fresh_rollups(run_dir)
-    if shards is None:  # a manifest was rewritten meanwhile: the next report catches up
+    if shards is None:  # a manifest was replaced meanwhile: the next report catches up
         return RollupUpdate(run_rollup=None, written=written, removed=removed)
-    return RollupUpdate(run_rollup=_run_rollup(out_dir, shards), written=written,
+    decided = _decisions_rollup(run_dir, out_dir, shards, threads, memory_limit)
+    merged = [*shards, *([decided] if decided else [])]
+    return RollupUpdate(run_rollup=_run_rollup(out_dir, merged), written=written,
                         removed=removed)
+
+
+def _decisions_rollup(
+    run_dir: Path, out_dir: Path, shards: Sequence[Path],
+    threads: int | None, memory_limit: str | None,
+) -> Path | None:
+    """The rollup that turns the shard rollups (rows as written) into the rollup of
+    the rows as decided; None when the run has no decisions. Written if missing; older
+    ones removed."""
+    decisions = decision_files(run_dir)
+    path = None
+    if decisions:
+        signature = [p.name for p in shards] + [
+            f"{d.name}:{d.stat().st_size}:{d.stat().st_mtime_ns}" for d in decisions]
+        digest = hashlib.sha256(
+            "\n".join([f"v{ROLLUP_VERSION}", *signature]).encode("utf-8")
+        ).hexdigest()[:16]
+        path = out_dir / f"{DECISIONS_ROLLUP_PREFIX}{digest}.parquet"
+        if not path.exists():
+            _write_atomic(_decided_minus_written(run_dir, decisions, threads, memory_limit),
+                          path)
+    for old in out_dir.glob(f"{DECISIONS_ROLLUP_PREFIX}*.parquet"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def _decided_minus_written(
+    run_dir: Path, decisions: Sequence[Path], threads: int | None, memory_limit: str | None,
+) -> pa.Table:
+    """Rollup of the decided rows as every reader sees them, minus (negated values)
+    their rollup as the manifests hold them."""
+    con = connect(threads=threads, memory_limit=memory_limit)
+    decided_ids = f"SELECT id FROM read_parquet({sql_list(decisions)}, union_by_name = true)"
+    glob = str(run_dir / "manifests" / "*.parquet")
+    parts = []
+    try:
+        for sign, relation in ((1, run_sql(con, run_dir)), (-1, read_sql(con, glob))):
+            con.execute("CREATE OR REPLACE TEMP VIEW stats_decided AS SELECT * FROM "
+                        f"({fill_columns(con, relation)}) WHERE id IN ({decided_ids})")
+            part = con.sql(rollup_sql(con, "stats_decided", by_file=False)
+                           ).to_arrow_table().cast(ROLLUP_SCHEMA)
+            if sign < 0:
+                index = part.schema.get_field_index("value")
+                part = part.set_column(index, "value", pc.negate(part.column("value")))
+            parts.append(part)
+    finally:
+        con.close()
+    return pa.concat_tables(parts)
 
 
 def _run_rollup(out_dir: Path, shards: Sequence[Path]) -> Path:
@@ -259,15 +336,16 @@ def write_rollups(
     out_dir = rollup_dir(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     existing = {p.name for p in out_dir.glob("*.parquet")}
-    # Named before reading: a manifest rewritten during the scan gets a stale name.
+    # Named before reading: a manifest replaced during the scan gets a stale name.
     wanted = {m: rollup_name(m) for m in manifests}
     missing = [m for m in manifests if wanted[m] not in existing]
     if not missing:
         return 0
     con = connect(threads=threads, memory_limit=memory_limit)
     try:
-        con.execute("CREATE OR REPLACE TEMP VIEW stats_rollup_input AS "
-                    f"{read_filled(con, missing, filename=True)}")
+        # As written: the decisions are the decisions rollup's business (never stale).
+        rows = fill_columns(con, read_sql(con, missing, filename=True))
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stats_rollup_input AS {rows}")
         rows = con.sql(rollup_sql(con, "stats_rollup_input", by_file=True)).to_arrow_table()
     finally:
         con.close()
@@ -328,8 +406,8 @@ def _remove_stale(out_dir: Path, fresh: dict[str, str]) -> int:
     leftovers of interrupted writes (old ones only: another process may be writing)."""
     removed = 0
     for path in out_dir.iterdir():
-        if path.name.startswith(RUN_ROLLUP_PREFIX) and not path.name.endswith(TMP_SUFFIX):
-            continue  # _run_rollup keeps the fresh one and removes the others
+        if path.name.startswith(_MERGED_PREFIXES) and not path.name.endswith(TMP_SUFFIX):
+            continue  # _run_rollup and _decisions_rollup keep the fresh one of each
         if path.name.endswith(TMP_SUFFIX):
             stale = time.time() - path.stat().st_mtime > _TMP_MAX_AGE_S
         else:

@@ -1,11 +1,17 @@
 """DuckDB views over a run's manifests (or over stats partials): what SQL users see.
 
-``manifest``  every row of every manifest; recomputed statistics (``stats/text_stats/``,
-              from ``paraimage stats --recompute``) replace the manifests' own
+``manifest``  every row of every manifest, read through the kernel's one reader
+              (``paraimage/manifest_reader.py``): the run's decisions (dedup) give the
+              effective ``status``, ``reject_reason`` and ``duplicate_of``; recomputed
+              statistics (``stats/text_stats/``, from ``paraimage stats --recompute``),
+              the other run-level side table, replace the manifests' own
 ``captions``  kept rows (the dataset)
 ``rejected``  rows a filter rejected, with ``reject_reason``
 ``errors``    rows that failed, with ``error``
 ``funnel``    rows per source, status and reason, with the share of the source's inputs
+              (reasons as the funnel defines them, ``paraimage/funnel.py``; per reason,
+              not per filter step: the step needs the job's filter order, which a run
+              folder queried later does not carry, and the reason refines it)
 ``nouns``     one row per (kept caption, distinct noun): id, source, caption_model, noun
 ``alt_nouns`` the same for the alt-text of kept rows
 ``caption_variants`` one row per (kept image, captioner, variant): every caption of the
@@ -26,6 +32,9 @@ from pathlib import Path
 
 import duckdb
 
+from paraimage.funnel import counts_sql
+from paraimage.manifest_reader import MANIFESTS_DIR, run_sql
+from paraimage.manifest_reader import manifest_files as _manifest_files
 from stats.definitions import (
     ALT_TEXT_SIDE,
     CAPTION_SIDE,
@@ -36,7 +45,6 @@ from stats.definitions import (
 )
 from stats.errors import StatsInputError
 
-MANIFESTS_DIR = "manifests"
 STATS_DIR = "stats"
 TEXT_STATS_DIR = "text_stats"  # under STATS_DIR: recomputed per-text statistics
 VIEW_NAMES = ("manifest", "captions", "rejected", "errors", "funnel", "nouns", "alt_nouns",
@@ -70,8 +78,6 @@ for _prefix in SIDE_PREFIX.values():
     REQUIRED_COLUMNS[_prefix + "nouns"] = "VARCHAR[]"
     REQUIRED_COLUMNS[_prefix + NON_ENGLISH_FIELD] = "BOOLEAN"
 _STAT_COLUMNS = tuple(c for p in SIDE_PREFIX.values() for c in stat_columns(p))
-# Error messages are free text; the funnel groups them by their first line, capped.
-_ERROR_REASON_CHARS = 80
 
 
 def connect(
@@ -88,7 +94,7 @@ def connect(
 
 
 def manifest_files(run_dir: Path) -> list[Path]:
-    files = sorted((run_dir / MANIFESTS_DIR).glob("*.parquet"))
+    files = _manifest_files(run_dir)
     if not files:
         raise StatsInputError(f"no manifests found: {run_dir / MANIFESTS_DIR}/*.parquet")
     return files
@@ -99,10 +105,15 @@ def text_stats_files(run_dir: Path) -> list[Path]:
 
 
 def create_run_views(con: duckdb.DuckDBPyConnection, run_dir: Path) -> None:
-    """The views over ``run_dir/manifests/*.parquet`` (plus recomputed statistics)."""
+    """The views over ``run_dir/manifests/*.parquet`` with the run's decisions (plus
+    recomputed statistics)."""
     manifest_files(run_dir)  # fails clearly when there are none
-    # Globs, not file lists: a run may hold thousands of manifests.
-    base = read_filled(con, str(run_dir / MANIFESTS_DIR / "*.parquet"))
+    # The reader reads by glob, not file lists: a run may hold thousands of manifests.
+    try:
+        relation = run_sql(con, run_dir)
+    except duckdb.Error as exc:  # the reader reads a run with decisions to join them
+        raise StatsInputError(f"cannot read the manifests: {exc}") from exc
+    base = fill_columns(con, relation)
     if text_stats_files(run_dir):
         recomputed = str(run_dir / STATS_DIR / TEXT_STATS_DIR / "*.parquet")
         stats = ", ".join(f"s.{c}" for c in _STAT_COLUMNS)
@@ -137,20 +148,6 @@ def create_table_views(con: duckdb.DuckDBPyConnection, folder: Path) -> list[str
     return made
 
 
-def funnel_reasons_sql(relation: str, columns: str = "source") -> str:
-    """``columns``, status and the funnel's reason of every row of ``relation``: the
-    reject reason, or an error's first line (capped); NULL for kept rows."""
-    return f"""
-        SELECT {columns}, status,
-               CASE status
-                   WHEN 'rejected' THEN coalesce(reject_reason, '(none)')
-                   WHEN 'error' THEN left(split_part(coalesce(error, '(none)'), chr(10), 1),
-                                          {_ERROR_REASON_CHARS})
-               END AS reason
-        FROM {relation}
-    """
-
-
 def _create_views(con: duckdb.DuckDBPyConnection, base: str) -> None:
     con.execute(f"CREATE OR REPLACE VIEW manifest AS {base}")
     con.execute("CREATE OR REPLACE VIEW captions AS SELECT * FROM manifest WHERE status = 'kept'")
@@ -160,9 +157,9 @@ def _create_views(con: duckdb.DuckDBPyConnection, base: str) -> None:
     con.execute("CREATE OR REPLACE VIEW errors AS SELECT * FROM manifest WHERE status = 'error'")
     con.execute(f"""
         CREATE OR REPLACE VIEW funnel AS
-        SELECT source, status, reason, count(*) AS n,
-               count(*) / sum(count(*)) OVER (PARTITION BY source) AS share_of_source
-        FROM ({funnel_reasons_sql("manifest")}) GROUP BY source, status, reason
+        SELECT source, status, reason, n,
+               n / sum(n) OVER (PARTITION BY source) AS share_of_source
+        FROM ({counts_sql("manifest", ["source"])})
         ORDER BY source, status, n DESC, reason
     """)
     con.execute("""
@@ -182,17 +179,29 @@ def _create_views(con: duckdb.DuckDBPyConnection, base: str) -> None:
 def read_filled(
     con: duckdb.DuckDBPyConnection, files: Sequence[Path] | str, filename: bool = False
 ) -> str:
-    """SQL reading ``files`` (a list or a glob) with every required column present
-    (NULL where absent); ``filename`` adds each row's file path as ``filename``."""
+    """SQL reading ``files`` (a list or a glob of stats partials) with every required
+    column present (NULL where absent); ``filename`` adds each row's file path as
+    ``filename``. Manifests are read through the kernel's reader and ``fill_columns``."""
     paths = sql_str(files) if isinstance(files, str) else sql_list(files)
-    source = f"read_parquet({paths}, union_by_name = true{', filename = true' if filename else ''})"
+    options = ", filename = true" if filename else ""
+    return fill_columns(con, f"SELECT * FROM read_parquet({paths}, union_by_name = true{options})",
+                        files)
+
+
+def fill_columns(
+    con: duckdb.DuckDBPyConnection, relation: str, files: Sequence[Path] | str = ()
+) -> str:
+    """SQL for the rows of ``relation`` (a query) with every required column present
+    (NULL where absent)."""
     try:
-        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        present = {row[0] for row in con.execute(f"DESCRIBE {relation}").fetchall()}
     except duckdb.Error as exc:
-        raise StatsInputError(f"cannot read {len(files)} Parquet file(s): {exc}") from exc
+        n = 1 if isinstance(files, str) else len(files)
+        what = f"{n} Parquet file(s)" if files else "the manifests"
+        raise StatsInputError(f"cannot read {what}: {exc}") from exc
     missing = [f"NULL::{kind} AS {name}" for name, kind in REQUIRED_COLUMNS.items()
                if name not in present]
-    return f"SELECT *{''.join(', ' + m for m in missing)} FROM {source}"
+    return f"SELECT *{''.join(', ' + m for m in missing)} FROM ({relation})"
 
 
 def sql_list(files: Sequence[Path]) -> str:

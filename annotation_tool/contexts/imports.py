@@ -1,4 +1,8 @@
-"""Import a candidate pool from a recaption run's manifests with one DuckDB query."""
+"""Import a candidate pool from a recaption run's manifests with one DuckDB query.
+
+The rows are read through the kernel's one manifest reader (``paraimage.manifest_reader``),
+so a row the run's decisions rejected (dedup) is not a candidate, as in every other view
+of the run."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy.orm import Session
 from annotation_tool.contexts import audit_log
 from annotation_tool.errors import ValidationFailedError
 from annotation_tool.models import Item, Project, ProjectKind, Stage, StudyCaption, User
+from paraimage.manifest_reader import manifest_files, run_sql
 
 MAX_IMPORT_ROWS = 1_000_000
 
@@ -35,13 +40,21 @@ class ImportResult:
     already_present: int
 
 
-def manifest_glob(run_dir: Path) -> str:
-    manifests = run_dir / "manifests"
-    if not manifests.is_dir() or not any(manifests.glob("*.parquet")):
+def check_manifests(run_dir: Path) -> None:
+    if not manifest_files(run_dir):
         # No path in the message: the web UI shows it, and the resolved path is the
         # server's business (the caller knows which directory it named).
         raise ValidationFailedError("no manifests/*.parquet in this run directory")
-    return str(manifests / "*.parquet")
+
+
+def _run_rows(con: duckdb.DuckDBPyConnection, run_dir: Path) -> str:
+    """The run's rows as a parenthesised relation, or the import's clear error."""
+    check_manifests(run_dir)
+    try:
+        return f"({run_sql(con, run_dir)})"
+    except duckdb.Error as exc:
+        detail = str(exc).replace(str(run_dir), "RUN_DIR")
+        raise ValidationFailedError(f"import query failed: {detail}") from exc
 
 
 def check_run_dir(run_dir: str | Path, roots: tuple[Path, ...]) -> Path:
@@ -52,7 +65,7 @@ def check_run_dir(run_dir: str | Path, roots: tuple[Path, ...]) -> Path:
     return resolved
 
 
-def _query(glob: str, flt: ImportFilter, per_model: bool) -> tuple[str, list[object]]:
+def _query(source: str, flt: ImportFilter, per_model: bool) -> tuple[str, list[object]]:
     conditions = ["status = 'kept'", "image_ref IS NOT NULL"]
     params: list[object] = []
     if flt.min_aesthetic is not None:
@@ -68,8 +81,6 @@ def _query(glob: str, flt: ImportFilter, per_model: bool) -> tuple[str, list[obj
         conditions.append(f"({flt.where})")
     if per_model:
         conditions.append("caption IS NOT NULL AND caption_model IS NOT NULL")
-    # The glob is a validated path; quoting it keeps DuckDB from reading it as SQL.
-    source = "read_parquet('{}', union_by_name = true)".format(glob.replace("'", "''"))
     columns = (
         "id, source, source_key, image_ref, width, height, "
         "coalesce(aesthetic_score, source_aesthetic) AS aesthetic, caption, caption_model"
@@ -108,8 +119,8 @@ class ImportPreview:
 
 
 def preview(run_dir: Path, flt: ImportFilter, kind: str, existing: set[str]) -> ImportPreview:
-    glob = manifest_glob(run_dir)
-    source = "read_parquet('{}', union_by_name = true)".format(glob.replace("'", "''"))
+    con = duckdb.connect()
+    source = _run_rows(con, run_dir)
     kept = "status = 'kept' AND image_ref IS NOT NULL"
     aesthetic = "coalesce(aesthetic_score, source_aesthetic)"
     steps_sql = [("images in the run", "TRUE", []), ("kept by the pipeline", kept, [])]
@@ -134,7 +145,7 @@ def preview(run_dir: Path, flt: ImportFilter, kind: str, existing: set[str]) -> 
     )
     all_params = [p for _, _, ps in steps_sql for p in ps]
     try:
-        row = duckdb.connect().execute(sql, all_params).fetchone()
+        row = con.execute(sql, all_params).fetchone()
     except duckdb.Error as exc:
         detail = str(exc).replace(str(run_dir), "RUN_DIR")
         raise ValidationFailedError(f"import query failed: {detail}") from exc
@@ -189,9 +200,10 @@ def query_candidates(run_dir: Path, flt: ImportFilter, kind: str) -> dict[str, l
     caller can run it before opening a write transaction (SQLite's lock is not held
     while DuckDB scans a large run)."""
     per_model = kind == ProjectKind.CAPTION_STUDY
-    sql, params = _query(manifest_glob(run_dir), flt, per_model)
+    con = duckdb.connect()
+    sql, params = _query(_run_rows(con, run_dir), flt, per_model)
     try:
-        rows = duckdb.connect().execute(sql, params).fetchall()
+        rows = con.execute(sql, params).fetchall()
     except duckdb.Error as exc:
         detail = str(exc).replace(str(run_dir), "RUN_DIR")
         raise ValidationFailedError(f"import query failed: {detail}") from exc

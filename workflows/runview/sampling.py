@@ -8,7 +8,11 @@ full rows of those ids.
 * kept: ``n`` rows, taken round-robin over the sources (each source's first rows by
   hash first), so a small source is not drowned by a big one;
 * rejected: up to ``per_group`` rows per ``reject_reason``;
-* error: up to ``per_group`` rows per error kind (the text before the first ``:``).
+* error: up to ``per_group`` rows per error kind (the funnel's definition,
+  ``paraimage/funnel.py``: the text before the first ``:``).
+
+Rows are the run's as every reader sees them (``paraimage/manifest_reader.py``): a row
+dedup decided a duplicate is sampled as rejected, with its ``duplicate_of``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from typing import Any
 
 import duckdb
 
+from paraimage.funnel import error_kind_sql
 from paraimage.manifest import STATUS_ERROR, STATUS_KEPT, STATUS_REJECTED
+from paraimage.manifest_reader import run_dir_of, run_sql
 
 # The columns a report card shows; absent ones (older manifests) read as NULL.
 CARD_COLUMNS = (
@@ -31,7 +37,7 @@ CARD_COLUMNS = (
     "caption_model", "caption_finish_reason", "caption_flags", "caption_n_tokens",
     "caption_variants", "n_words",
 )
-ERROR_KIND_SQL = "split_part(error, ':', 1)"
+ERROR_KIND_SQL = error_kind_sql()
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,11 @@ class Sample:
 
 
 def connect(manifests: Sequence[Path]) -> duckdb.DuckDBPyConnection:
-    """A connection with the view ``m`` over ``manifests`` (union by name)."""
+    """A connection with the view ``m`` over ``manifests`` (files of one run) with the
+    run's decisions applied."""
     con = duckdb.connect()
-    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in manifests)
-    con.execute(f"CREATE VIEW m AS SELECT * FROM read_parquet([{files}], union_by_name = true)")
+    rows = run_sql(con, run_dir_of(manifests[0]), manifests=list(manifests))
+    con.execute(f"CREATE VIEW m AS {rows}")
     return con
 
 
