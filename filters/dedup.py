@@ -4,7 +4,8 @@ Shards are written independently and resumably, so duplicates are found by a run
 step over the manifests, not inside a shard. Per image, ``PerceptualHashFilter`` only
 records ``phash`` (it never rejects); ``dedup_run`` then groups rows across all
 manifests, keeps the first row of every group in the stable order
-``(shard_id, source_key, id)`` and returns the others with ``duplicate_of``.
+``(shard_id, source_key, id)`` and returns the others with ``duplicate_of``. Rejecting
+them is a run-level decision (``dedup_apply.py``), never a rewrite of a manifest.
 
 Near duplicates use the pigeonhole trick of multi-index hashing: two 64-bit hashes
 within Hamming distance ``k`` agree exactly on at least one of ``k + 1`` disjoint bit
@@ -29,7 +30,9 @@ from pydantic import Field
 from filters.base import BaseImageFilter, FilterConfig
 from filters.registry import FilterKind, register_filter
 from paraimage.atomic import atomic_path
+from paraimage.manifest_reader import decision_files, manifest_files, read_sql
 
+DEDUP_STEP = "dedup"  # its decisions: RUN_DIR/decisions/dedup.parquet
 KIND_EXACT = "exact"
 KIND_NEAR = "near"
 DEDUP_REASONS = {KIND_EXACT: "dedup_exact", KIND_NEAR: "dedup_near"}
@@ -85,18 +88,19 @@ def _bands(max_hamming: int) -> list[tuple[int, int]]:
     return [(int(lo), int(hi - lo)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
 
 
-def _load_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[str],
-               statuses: Sequence[str]) -> dict[str, list]:
+def _load_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[Path],
+               statuses: Sequence[str], decisions: Sequence[Path]) -> dict[str, list]:
+    # Rows an earlier version marked in the manifest itself (it rewrote them) reached
+    # dedup with such a status too.
     rows = con.execute(
-        """
+        f"""
         SELECT id, sha256, phash
-        FROM read_parquet($paths, union_by_name = true)
+        FROM ({read_sql(con, paths, decisions)})
         WHERE status IN (SELECT unnest($statuses))
            OR reject_reason IN (SELECT unnest($marked))
         ORDER BY shard_id, source_key, id
         """,
-        {"paths": list(paths), "statuses": list(statuses),
-         "marked": list(DEDUP_REASONS.values())},
+        {"statuses": list(statuses), "marked": list(DEDUP_REASONS.values())},
     ).fetchall()
     return {"id": [r[0] for r in rows], "sha256": [r[1] for r in rows],
             "phash": [r[2] for r in rows]}
@@ -135,10 +139,12 @@ def _near_pairs(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, order: np.nd
 
 
 def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
-              statuses: Sequence[str] = ("kept",)) -> pa.Table:
-    """Duplicates among the rows of ``manifest_paths`` with a status in ``statuses``,
-    and the rows an earlier dedup rejected (they reached dedup with such a status), so
-    that deciding again over marked manifests gives the same answer.
+              statuses: Sequence[str] = ("kept",),
+              decisions: Sequence[Path] = ()) -> pa.Table:
+    """Duplicates among the rows of ``manifest_paths`` (with the run-level
+    ``decisions`` of other steps applied) with a status in ``statuses``, and the rows
+    an earlier version of dedup marked in the manifests themselves (they reached dedup
+    with such a status), so that deciding again gives the same answer.
 
     Returns ``(id, duplicate_of, dedup_kind)`` for every row to reject; the row each
     points at is the first of its group in ``(shard_id, source_key, id)`` order and is
@@ -147,11 +153,11 @@ def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
     A far from C keeps A and C. ``max_hamming=0`` still merges identical pHashes;
     ``max_hamming < 0`` turns near-dup off.
     """
-    paths = [str(p) for p in manifest_paths]
+    paths = [Path(p) for p in manifest_paths]
     if not paths:
         return DEDUP_SCHEMA.empty_table()
     con = duckdb.connect()
-    rows = _load_rows(con, paths, statuses)
+    rows = _load_rows(con, paths, statuses, decisions)
     ids, shas, phashes = rows["id"], rows["sha256"], rows["phash"]
     n = len(ids)
     target = np.full(n, -1, dtype=np.int64)  # position of the kept twin, -1 if kept
@@ -194,10 +200,12 @@ def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
 
 
 def write_dedup(run_dir: Path, max_hamming: int, statuses: Sequence[str] = ("kept",)) -> Path:
-    """``dedup_run`` over ``RUN_DIR/manifests/*.parquet``, to ``dedup/duplicates.parquet``."""
+    """``dedup_run`` over ``RUN_DIR/manifests/*.parquet`` as the run's other steps
+    decided them (not as dedup did: its own previous decision is what it takes again),
+    to ``dedup/duplicates.parquet``."""
     run_dir = Path(run_dir)
-    paths = sorted((run_dir / "manifests").glob("*.parquet"))
-    table = dedup_run(paths, max_hamming, statuses)
+    table = dedup_run(manifest_files(run_dir), max_hamming, statuses,
+                      decision_files(run_dir, without=(DEDUP_STEP,)))
     out = run_dir / "dedup" / "duplicates.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:  # like the manifests

@@ -1,32 +1,46 @@
-"""Run-level dedup applied to the manifests: duplicates become ``rejected`` rows.
+"""Run-level dedup as a decision: duplicates become ``rejected`` rows in every reader's
+view of the run, and no manifest is rewritten.
 
 Shards are written independently (that is what makes runs resumable), so duplicates
 across shards can only be decided once all shards exist. ``apply_dedup`` computes them
 (``write_dedup``: exact sha256, then perceptual-hash neighbours, first in
-(shard_id, source_key) order kept) over the rows that reached dedup kept, which
-includes the rows an earlier invocation already marked, and writes the whole decision
-to ``RUN_DIR/dedup/duplicates.parquet``.
+(shard_id, source_key) order kept) over the rows that reached dedup kept, writes the
+finding to ``RUN_DIR/dedup/duplicates.parquet`` and the verdict to the decision table
+``RUN_DIR/decisions/dedup.parquet`` (``paraimage/manifest_reader.py``), which every
+reader of the run joins on ``id``:
 
-* mode ``on``: each manifest whose rows disagree with that decision is rewritten
-  atomically, duplicates with ``status=rejected``, ``reject_reason=dedup_exact|dedup_near``
-  and ``duplicate_of``. Applying it again (a rerun) changes nothing and keeps the
-  same ``duplicates.parquet``.
-* mode ``score_only``: only ``duplicates.parquet`` is written; no row is rejected.
+* mode ``on``: each duplicate is decided ``status=rejected``,
+  ``reject_reason=dedup_exact|dedup_near`` and ``duplicate_of`` its kept twin;
+* mode ``score_only``: only ``duplicates.parquet`` says what was found; the decision
+  table rejects nothing.
+
+Either way a row that an earlier version of dedup marked inside its manifest (it
+rewrote manifests) and that is no longer a duplicate is decided ``kept`` again, so
+the marks of an old run follow the new decision. Deciding again (a rerun) reads the
+run without dedup's own previous decision, so it finds the same duplicates and writes
+the same tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from filters.dedup import DEDUP_REASONS, write_dedup
-from paraimage.atomic import atomic_path
-from paraimage.manifest import MANIFEST_SCHEMA, STATUS_KEPT, STATUS_REJECTED
+from filters.dedup import DEDUP_REASONS, DEDUP_STEP, write_dedup
+from paraimage.manifest import STATUS_KEPT, STATUS_REJECTED
+from paraimage.manifest_reader import (
+    decision_schema,
+    manifest_files,
+    read_sql,
+    run_sql,
+    write_decisions,
+)
+
+DECISION_SCHEMA = decision_schema(["duplicate_of"])
 
 
 @dataclass(frozen=True)
@@ -45,45 +59,45 @@ class DedupOutcome:
         return f"dedup: {self.duplicates} duplicates rejected ({self.newly_rejected} new)"
 
 
-def _verdict(row: dict[str, Any], decision: tuple[str, str] | None) -> dict[str, Any]:
-    """The columns dedup owns for ``row``, given its decision (twin, reason) or None."""
-    if decision is not None:
-        twin, reason = decision
-        return {"status": STATUS_REJECTED, "reject_reason": reason, "duplicate_of": twin}
-    if row["reject_reason"] in DEDUP_REASONS.values():
-        # marked by an earlier decision that no longer holds: it reached dedup kept
-        return {"status": STATUS_KEPT, "reject_reason": None, "duplicate_of": None}
-    return {}
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> int:
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
 
 
 def apply_dedup(run_dir: Path, max_hamming: int, reject: bool = True) -> DedupOutcome:
-    """Decide the duplicates of ``run_dir``'s manifests; with ``reject``, mark them."""
+    """Decide the duplicates of ``run_dir``'s manifests; with ``reject``, reject them."""
+    run_dir = Path(run_dir)
     duplicates = pq.read_table(write_dedup(run_dir, max_hamming))
-    if not reject:
-        return DedupOutcome(duplicates.num_rows, 0, rejects=False)
-    by_id = {
-        row["id"]: (row["duplicate_of"], DEDUP_REASONS[row["dedup_kind"]])
-        for row in duplicates.to_pylist()
-    }
+    manifests = manifest_files(run_dir)
+    dup_ids = duplicates.column("id").to_pylist()
+    con = duckdb.connect()
+    rejected = {"id": [], "status": [], "reject_reason": [], "duplicate_of": []}
     newly_rejected = 0
-    ids = pa.array(list(by_id), type=pa.string())
-    marked = pa.array(list(DEDUP_REASONS.values()), type=pa.string())
-    for path in sorted((run_dir / "manifests").glob("*.parquet")):
-        table = pq.read_table(path)
-        touched = pc.or_kleene(pc.is_in(table.column("id"), value_set=ids),
-                               pc.is_in(table.column("reject_reason"), value_set=marked))
-        if not pc.any(touched).as_py():
-            continue  # no duplicate and nothing marked before: leave the file alone
-        rows = table.to_pylist()
-        changed = False
-        for row in rows:
-            verdict = _verdict(row, by_id.get(row["id"]))
-            if any(row[column] != value for column, value in verdict.items()):
-                newly_rejected += row["status"] == STATUS_KEPT
-                row.update(verdict)
-                changed = True
-        if changed:
-            with atomic_path(path) as tmp:
-                pq.write_table(pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA), tmp,
-                               compression="zstd")
-    return DedupOutcome(duplicates.num_rows, newly_rejected, rejects=True)
+    if reject and dup_ids and manifests:
+        for row in duplicates.to_pylist():
+            rejected["id"].append(row["id"])
+            rejected["status"].append(STATUS_REJECTED)
+            rejected["reject_reason"].append(DEDUP_REASONS[row["dedup_kind"]])
+            rejected["duplicate_of"].append(row["duplicate_of"])
+        # before this decision replaces the previous one: what the readers saw kept
+        newly_rejected = _scalar(
+            con, f"SELECT count(*) FROM ({run_sql(con, run_dir)}) "
+            f"WHERE status = '{STATUS_KEPT}' AND id IN (SELECT unnest($ids))",
+            {"ids": dup_ids})
+    lifted: list[str] = []
+    if manifests:
+        # Marks an earlier version wrote into the manifests that no longer hold.
+        lifted = [r[0] for r in con.execute(
+            f"SELECT id FROM ({read_sql(con, manifests)}) "
+            "WHERE reject_reason IN (SELECT unnest($marked)) "
+            "AND id NOT IN (SELECT unnest($ids)) ORDER BY id",
+            {"marked": list(DEDUP_REASONS.values()), "ids": dup_ids if reject else []},
+        ).fetchall()]
+    decisions = pa.table({
+        "id": rejected["id"] + lifted,
+        "status": rejected["status"] + [STATUS_KEPT] * len(lifted),
+        "reject_reason": rejected["reject_reason"] + [None] * len(lifted),
+        "duplicate_of": rejected["duplicate_of"] + [None] * len(lifted),
+    }, schema=DECISION_SCHEMA)
+    write_decisions(run_dir, DEDUP_STEP, decisions)
+    return DedupOutcome(duplicates.num_rows, newly_rejected, rejects=reject)

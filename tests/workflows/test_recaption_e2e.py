@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from captioners.qa import QUALITY_FLAGS
+from paraimage.manifest_reader import run_sql
 from stats.rollups import fresh_rollups
 from stats.tables import compute_tables
 from stats.views import connect, create_run_views
@@ -88,8 +89,12 @@ def run_demo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 
 def manifest_rows(run_dir: Path) -> list[dict]:
-    files = sorted((run_dir / "manifests").glob("*.parquet"))
-    return [row for path in files for row in pq.read_table(path).to_pylist()]
+    """The run's rows as every reader sees them (the manifests with the run's decisions:
+    dedup's rejects), manifest by manifest, each sorted by source_key as written."""
+    con = duckdb.connect()
+    rows = con.sql(f"SELECT * FROM ({run_sql(con, run_dir, filename=True)}) "
+                   "ORDER BY filename, source_key").to_arrow_table().drop_columns(["filename"])
+    return rows.to_pylist()
 
 
 IDENTITY = ("id", "source", "source_key", "shard_id", "status", "reject_reason", "error",
@@ -206,7 +211,8 @@ def test_demo_end_to_end_through_vllm(
     report = (run_dir / "stats" / "report.md").read_text()
     assert "## Dataset (ParaDiffusion Table 1 style)" in report
     assert (run_dir / "stats" / "plots" / "length_distribution.png").stat().st_size > 0
-    # each shard was rolled up as written (the one dedup rewrote, again by the report),
+    # each shard was rolled up as written (dedup rewrote none: its decision is a side
+    # table, counted by the decisions rollup),
     # and the report's tables from those rollups equal the tables summed from the rows
     rollups = fresh_rollups(run_dir)
     assert rollups is not None
@@ -403,7 +409,7 @@ def test_transformers_backend_through_the_job(
         f"SELECT v.captioner, v.variant, v.target_words, count(*) AS n, "
         f"max(json_extract(v.params, '$.max_tokens')::INT) AS max_tokens, "
         f"count(*) FILTER (WHERE v.status = 'ok') AS ok "
-        f"FROM read_parquet('{tmp_path}/demo/manifests/*.parquet'), "
+        f"FROM ({run_sql(duckdb.connect(), tmp_path / 'demo')}), "
         f"UNNEST(caption_variants) AS t(v) WHERE status = 'kept' "
         f"GROUP BY ALL ORDER BY 1, 2"
     ).fetchall()

@@ -1,14 +1,17 @@
 """The run-level steps the recaption job wires after its shards, without Ray: dedup
-rejects only in mode ``on``, and says what it did."""
+rejects only in mode ``on`` (by its decision table: the manifests stay as written),
+and says what it did."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from paraimage.manifest import SCHEMA_VERSION, record_id, to_table
+from paraimage.manifest_reader import run_sql
 from paraimage.rundir import RunDir
 from workflows.config import load_config
 from workflows.recaption import build_finalizers
@@ -50,11 +53,18 @@ def test_dedup_rejects_only_in_mode_on(
     for shard_id, key in (("folder-00000", "a.jpg"), ("folder-00001", "b.jpg")):
         pq.write_table(to_table([row(shard_id, key, "same-bytes")]),
                        run_dir.manifest_path(shard_id))
+    written = {path: path.read_bytes() for path in run_dir.manifest_files()}
     lines = [finalize(run_dir) for finalize in build_finalizers(config)]
     assert lines == [dedup_line, f"funnel report: {run_dir.root / 'funnel'}"]
-    assert [(r["source_key"], r["status"], r["reject_reason"])
-            for path in run_dir.manifest_files()
-            for r in pq.read_table(path).to_pylist()] == statuses
+    assert {path: path.read_bytes() for path in run_dir.manifest_files()} == written
+    con = duckdb.connect()
+    assert con.execute(f"SELECT source_key, status, reject_reason FROM "
+                       f"({run_sql(con, run_dir.root)}) ORDER BY source_key"
+                       ).fetchall() == statuses
+    # the funnel report sees the decision too
+    funnel = {r["filter"]: r["rejected"]
+              for r in pq.read_table(run_dir.root / "funnel" / "funnel.parquet").to_pylist()}
+    assert funnel["dedup"] == (1 if mode == "on" else 0)
     duplicates = pq.read_table(run_dir.root / "dedup" / "duplicates.parquet").to_pylist()
     assert duplicates == [{"id": record_id("folder", "b.jpg"),
                            "duplicate_of": record_id("folder", "a.jpg"), "dedup_kind": "exact"}]
