@@ -16,7 +16,7 @@ from filters.aesthetic import AestheticFilter, AestheticFilterConfig
 from filters.base import BaseImageFilter
 from paraimage.batches import Batch, batch_to_rows, rows_to_batch
 from paraimage.manifest import STATUS_KEPT, STATUS_REJECTED
-from paraimage.row_stage import RowStage, RowStepError, Scratch
+from paraimage.row_stage import RowStage, RowStepError, Scratch, fail_row
 
 ERROR_FILTER_FAILED = "filter_failed"
 
@@ -57,7 +57,8 @@ class AestheticStage:
     Not a row stage: its model scores a batch of images at once. It decodes the images
     it scores itself, a second decode of those rows (the CPU task's decoded image does
     not cross into an actor: pixels between stages would be ~10 MB per SA-1B image in
-    the object store). Its scores are computed exactly as before.
+    the object store), so its scores are computed exactly as before. An image that
+    fails to decode is that row's error, as in the row stages.
     """
 
     def __init__(self, config: AestheticFilterConfig, max_pixels: int) -> None:
@@ -68,14 +69,19 @@ class AestheticStage:
 
     def __call__(self, batch: Batch) -> Batch:
         rows = batch_to_rows(batch)
-        todo = [row for row in rows if row["status"] == STATUS_KEPT]
         needs_image = self.filter.config.recompute
-        images = [
-            load_rgb(row[IMAGE_BYTES], self.max_pixels)
-            if needs_image or row.get("source_aesthetic") is None
-            else None
-            for row in todo
-        ]
+        todo, images = [], []
+        for row in rows:
+            if row["status"] != STATUS_KEPT:
+                continue
+            try:
+                image = (load_rgb(row[IMAGE_BYTES], self.max_pixels)
+                         if needs_image or row.get("source_aesthetic") is None else None)
+            except Exception as exc:  # noqa: BLE001 - one bad image, one error row
+                fail_row(row, f"{ERROR_FILTER_FAILED}: {self.filter.name}: {exc}")
+                continue
+            todo.append(row)
+            images.append(image)
         for row, reason in zip(todo, self.filter.apply_batch(todo, images), strict=True):
             _verdict(row, reason)
         return rows_to_batch(rows, like=batch)

@@ -64,6 +64,13 @@ class RowStage(ABC):
         return run_rows(batch, (self,))
 
 
+def fail_row(row: Row, message: str) -> None:
+    """The one way a row becomes an ``error`` row: its message, and no bytes downstream
+    (also for a stage that is not a row stage, such as an actor's per-image decode)."""
+    row.update(status=STATUS_ERROR, error=message)
+    row[IMAGE_BYTES] = None
+
+
 def run_rows(batch: Batch, stages: Sequence[RowStage]) -> Batch:
     rows = batch_to_rows(batch)
     # the columns each stage adds, first seen first: the output's columns come in the
@@ -88,7 +95,7 @@ def _run_one(stage: RowStage, row: Row, scratch: Scratch) -> None:
         try:
             stage.process_row(row, scratch)
         except Exception as exc:  # noqa: BLE001 - one bad row, one error row
-            row.update(status=STATUS_ERROR, error=f"{stage.error_prefix}: {exc}")
+            fail_row(row, f"{stage.error_prefix}: {exc}")
         if row["status"] != STATUS_KEPT:
             row[IMAGE_BYTES] = None  # rejected and error rows carry no bytes downstream
     if stage.reads_image_bytes_last:
