@@ -8,9 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from browser_support import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port
+from browser_support import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port, task_page
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from review_factories import make_item, make_project
 from sqlalchemy.orm import Session
+
+from annotation_tool.models import Item, Stage
 
 # Assertions wait for the page, not a clock: on a loaded 2-core box autosave round
 # trips can take seconds, and the default 5 s made these tests flaky, not stricter.
@@ -71,3 +74,12 @@ def fresh(db: Session):  # type: ignore[no-untyped-def]
         return db
 
     return refresh
+
+
+@pytest.fixture
+def describing(db: Session, images, annotator, new_page, live_server) -> tuple[Page, Item]:  # type: ignore[no-untyped-def]
+    """``ann`` on the description page of a project whose one item shows the astronaut:
+    the page and the item."""
+    project = make_project(db)
+    item = make_item(db, project, images["astronaut"], stage=Stage.DESCRIPTION)
+    return task_page(new_page, live_server, "ann", project.id, "description"), item

@@ -4,21 +4,21 @@ keys that work while typing and on macOS."""
 
 from __future__ import annotations
 
-from browser_support import ui_login
+from browser_support import end_all_sessions, login_in_second_tab, task_page, ui_login
 from playwright.sync_api import expect
 from review_factories import (
     GOOD_DESCRIPTION,
     PASSWORD,
-    add_review,
     add_score,
-    add_version,
     make_item,
     make_project,
     make_user,
+    rejected_item,
+    resubmit,
+    scored_item,
 )
-from sqlalchemy import update
 
-from annotation_tool.models import Item, Score, Skip, Stage, UserSession, utcnow
+from annotation_tool.models import Item, Score, Skip, Stage
 
 
 def test_skip_a_description_as_not_a_5_and_someone_else_gets_it(
@@ -28,8 +28,7 @@ def test_skip_a_description_as_not_a_5_and_someone_else_gets_it(
     make_user(db, "bob", "annotator")
     project = make_project(db)
     item = make_item(db, project, images["astronaut"], stage=Stage.DESCRIPTION, final_score=5)
-    page = new_page()
-    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/description")
+    page = task_page(new_page, live_server, "ann", project.id, "description")
     expect(page.locator("#item-meta")).to_contain_text(f"item {item.id}")
     expect(page.locator("#progress [data-figure=left]")).to_have_text("1 left in the queue")
     expect(page.locator("#progress [data-figure=done]")).to_have_text("0 done today")
@@ -44,8 +43,7 @@ def test_skip_a_description_as_not_a_5_and_someone_else_gets_it(
     db = fresh()
     skip = db.query(Skip).one()
     assert (skip.reason, skip.comment) == ("not_a_5", "a plain studio portrait")
-    other = new_page()
-    ui_login(other, live_server, "bob", PASSWORD, f"/projects/{project.id}/tasks/description")
+    other = task_page(new_page, live_server, "bob", project.id, "description")
     expect(other.locator("#item-meta")).to_contain_text(f"item {item.id}")
 
 
@@ -57,8 +55,7 @@ def test_an_unreadable_image_says_why_cannot_be_scored_and_is_reported(
     item = make_item(db, project, images["coffee"])
     item.image_ref = item.image_ref.replace("coffee.jpg", "gone.jpg")
     db.commit()
-    page = new_page()
-    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/selection")
+    page = task_page(new_page, live_server, "ann", project.id, "selection")
     expect(page.locator("#image-problem")).to_have_text(
         "This image cannot be read: the file is missing."
     )
@@ -84,17 +81,12 @@ def test_an_unreadable_image_says_why_cannot_be_scored_and_is_reported(
 
 
 def test_blind_inspection_hides_earlier_scores_and_the_confirm_key(
-    live_server, new_page, db, images, fresh
+    live_server, new_page, db, images, fresh, annotator, reviewer, reviewer2
 ):
-    ann = make_user(db, "ann", "annotator")
-    rev = make_user(db, "rev", "reviewer")
-    make_user(db, "rita", "reviewer")
     project = make_project(db)
-    item = make_item(db, project, images["coffee"], stage=Stage.INSPECTION_2, annotator_id=ann.id)
-    add_score(db, item, ann, 0, 4)
-    add_score(db, item, rev, 1, 4, blind=True)
-    page = new_page()
-    ui_login(page, live_server, "rita", PASSWORD, f"/projects/{project.id}/tasks/inspection")
+    item = scored_item(db, project, images["coffee"], annotator, 4, stage=Stage.INSPECTION_2)
+    add_score(db, item, reviewer, 1, 4, blind=True)
+    page = task_page(new_page, live_server, "rita", project.id, "inspection")
     expect(page.locator("#item-meta")).to_contain_text(f"item {item.id}")
     expect(page.locator("#blind-note")).to_be_visible()
     expect(page.locator("#prior")).to_be_hidden()
@@ -113,14 +105,12 @@ def test_blind_inspection_hides_earlier_scores_and_the_confirm_key(
     assert [s.blind for s in db.query(Score).order_by(Score.id)] == [None, True, True]
 
 
-def test_unblinded_inspection_keeps_the_confirm_key(live_server, new_page, db, images, fresh):
-    ann = make_user(db, "ann", "annotator")
-    make_user(db, "rev", "reviewer")
+def test_unblinded_inspection_keeps_the_confirm_key(
+    live_server, new_page, db, images, fresh, annotator, reviewer
+):
     project = make_project(db, blind_inspection=False)
-    item = make_item(db, project, images["coffee"], stage=Stage.INSPECTION_1, annotator_id=ann.id)
-    add_score(db, item, ann, 0, 4)
-    page = new_page()
-    ui_login(page, live_server, "rev", PASSWORD, f"/projects/{project.id}/tasks/inspection")
+    scored_item(db, project, images["coffee"], annotator, 4)
+    page = task_page(new_page, live_server, "rev", project.id, "inspection")
     expect(page.locator("#prior-scores td.score")).to_have_text("4")
     expect(page.locator("#blind-note")).to_be_hidden()
     expect(page.locator("#shortcuts dt.unblind-only")).to_be_visible()
@@ -129,34 +119,19 @@ def test_unblinded_inspection_keeps_the_confirm_key(live_server, new_page, db, i
 
 
 def revised_item(db, project, images, ann, rev):  # type: ignore[no-untyped-def]
-    item = make_item(
-        db,
-        project,
-        images["astronaut"],
-        stage=Stage.AUDIT_1,
-        final_score=5,
-        annotator_id=ann.id,
-        describer_id=ann.id,
-        audit_cycle=1,
+    item = rejected_item(
+        db, project, images["astronaut"], ann, rev, stage=Stage.AUDIT_1, final_score=5
     )
-    add_version(db, item, ann, GOOD_DESCRIPTION)
-    add_review(db, item, rev, 1, "reject")
-    add_version(db, item, ann, GOOD_DESCRIPTION.replace("several round", "two round"))
-    item.audit_cycle = 2
-    db.commit()
+    resubmit(db, item, ann, GOOD_DESCRIPTION.replace("several round", "two round"))
     return item
 
 
 def test_the_auditor_of_a_revision_sees_the_rejection_and_the_diff(
-    live_server, new_page, db, images, fresh
+    live_server, new_page, db, images, fresh, annotator, reviewer, reviewer2
 ):
-    ann = make_user(db, "ann", "annotator")
-    rev = make_user(db, "rev", "reviewer")
-    make_user(db, "rita", "reviewer")
     project = make_project(db)
-    item = revised_item(db, project, images, ann, rev)
-    page = new_page()
-    ui_login(page, live_server, "rita", PASSWORD, f"/projects/{project.id}/tasks/audit")
+    item = revised_item(db, project, images, annotator, reviewer)
+    page = task_page(new_page, live_server, "rita", project.id, "audit")
     expect(page.locator("#revision")).to_be_visible()
     expect(page.locator("#revision-badge")).to_have_text("Revision 1")
     expect(page.locator("#revision-title")).to_have_text("v2, resubmitted after v1 was rejected")
@@ -184,12 +159,10 @@ def test_the_auditor_of_a_revision_sees_the_rejection_and_the_diff(
     assert db.get(Item, item.id).stage == "audit_1"  # one of two accepts in round 1
 
 
-def test_the_history_page_is_a_timeline(live_server, new_page, db, images):
-    ann = make_user(db, "ann", "annotator")
-    rev = make_user(db, "rev", "reviewer")
+def test_the_history_page_is_a_timeline(live_server, new_page, db, images, annotator, reviewer):
     make_user(db, "boss", "admin")
     project = make_project(db)
-    item = revised_item(db, project, images, ann, rev)
+    item = revised_item(db, project, images, annotator, reviewer)
     page = new_page()
     ui_login(page, live_server, "boss", PASSWORD, f"/items/{item.id}/history")
     events = page.locator("#timeline li.event")
@@ -205,8 +178,7 @@ def test_submitted_for_audit_stays_and_zoom_works_while_typing(live_server, new_
     project = make_project(db)
     first = make_item(db, project, images["astronaut"], stage=Stage.DESCRIPTION, image_id="a")
     make_item(db, project, images["coffee"], stage=Stage.DESCRIPTION, image_id="b")
-    page = new_page()
-    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/description")
+    page = task_page(new_page, live_server, "ann", project.id, "description")
     expect(page.locator("#item-meta")).to_contain_text(f"item {first.id}")
     page.locator("#editor").fill(GOOD_DESCRIPTION)
     page.locator("#editor").focus()
@@ -222,20 +194,13 @@ def test_submitted_for_audit_stays_and_zoom_works_while_typing(live_server, new_
     expect(page.locator("#progress [data-figure=done]")).to_have_text("1 done today")
 
 
-def test_the_session_banner_goes_once_saving_resumes(live_server, new_page, db, images, fresh):
-    make_user(db, "ann", "annotator")
-    project = make_project(db)
-    item = make_item(db, project, images["astronaut"], stage=Stage.DESCRIPTION)
-    page = new_page()
-    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/description")
+def test_the_session_banner_goes_once_saving_resumes(live_server, describing, fresh):
+    page, item = describing
     expect(page.locator("#item-meta")).to_contain_text(f"item {item.id}")
-    db = fresh()
-    db.execute(update(UserSession).values(revoked_at=utcnow()))
-    db.commit()
+    end_all_sessions(fresh())
     page.locator("#editor").fill("A white helmet typed after the session ended.")
     expect(page.locator("#banner")).to_be_visible()
-    other = page.context.new_page()
-    ui_login(other, live_server, "ann", PASSWORD, "/projects")
+    login_in_second_tab(page, live_server, "ann")
     expect(page.locator("#save-state")).to_have_text("saved", timeout=15_000)
     expect(page.locator("#banner")).to_be_hidden()
 
@@ -249,18 +214,14 @@ def fits(page, selector: str) -> None:  # type: ignore[no-untyped-def]
     assert scrolled == [0, 0]
 
 
-def test_rubric_rule_keys_and_everything_at_1440x900(live_server, browser, db, images, fresh):
-    ann = make_user(db, "ann", "annotator")
-    rev = make_user(db, "rev", "reviewer")
-    make_user(db, "rita", "reviewer")
+def test_rubric_rule_keys_and_everything_at_1440x900(
+    live_server, browser, db, images, fresh, annotator, reviewer, reviewer2
+):
     project = make_project(db)
     make_item(db, project, images["coffee"], image_id="sel")
-    inspected = make_item(
-        db, project, images["rocket"], stage=Stage.INSPECTION_1, annotator_id=ann.id
-    )
-    add_score(db, inspected, ann, 0, 4)
+    scored_item(db, project, images["rocket"], annotator, 4)
     make_item(db, project, images["chelsea"], stage=Stage.DESCRIPTION, image_id="desc")
-    revised_item(db, project, images, ann, rev)
+    revised_item(db, project, images, annotator, reviewer)
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/selection")

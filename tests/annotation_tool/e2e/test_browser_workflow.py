@@ -6,21 +6,19 @@ from __future__ import annotations
 import io
 
 import pyarrow.parquet as pq
-from browser_support import ui_login
+from browser_support import end_all_sessions, login_in_second_tab, task_page, ui_login
 from playwright.sync_api import expect
 from review_factories import (
     GOOD_DESCRIPTION,
     PASSWORD,
-    add_review,
-    add_score,
-    add_version,
+    finished_item,
     make_item,
     make_project,
     make_user,
+    submitted_item,
 )
-from sqlalchemy import update
 
-from annotation_tool.models import DescriptionVersion, Item, Score, Stage, UserSession, utcnow
+from annotation_tool.models import DescriptionVersion, Item, Score, Stage
 
 
 def test_login_failure_then_success(live_server, new_page, db):
@@ -42,8 +40,7 @@ def test_scoring_by_keyboard(live_server, new_page, db, images, fresh):
     project = make_project(db)
     first = make_item(db, project, images["coffee"], image_id="first")
     second = make_item(db, project, images["rocket"], image_id="second")
-    page = new_page()
-    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/selection")
+    page = task_page(new_page, live_server, "ann", project.id, "selection")
     expect(page.locator("#item-meta")).to_contain_text(f"item {first.id}")
     expect(page.locator("#shortcuts")).to_contain_text("submit and next")
     page.locator("#checklist input[value=S1]").check()
@@ -80,8 +77,7 @@ def test_description_with_violation_then_fixed(live_server, new_page, db, images
         draft_caption="An astronaut in a suit.",
         draft_model="cogvlm",
     )
-    page = new_page()
-    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/description")
+    page = task_page(new_page, live_server, "ann", project.id, "description")
     editor = page.locator("#editor")
     expect(editor).to_have_value("An astronaut in a suit.")
     expect(page.locator("#draft-note")).to_contain_text("cogvlm")
@@ -108,12 +104,8 @@ def test_description_with_violation_then_fixed(live_server, new_page, db, images
     assert kinds[0] == "draft" and kinds[-1] == "submit"
 
 
-def test_unsaved_text_survives_an_offline_reload(live_server, new_page, db, images, fresh):
-    make_user(db, "ann", "annotator")
-    project = make_project(db)
-    item = make_item(db, project, images["astronaut"], stage=Stage.DESCRIPTION)
-    page = new_page()
-    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/description")
+def test_unsaved_text_survives_an_offline_reload(describing, fresh):
+    page, item = describing
     # The claim must be in before the network drops: typed earlier, the text was
     # overwritten by the claimed item's arriving (a race CI hit once).
     expect(page.locator("#item-meta")).to_contain_text(f"item {item.id}")
@@ -138,27 +130,15 @@ def test_rejection_and_revision(live_server, new_page, db, images, fresh):
     ann = make_user(db, "ann", "annotator")
     make_user(db, "rev", "reviewer")
     project = make_project(db)
-    item = make_item(
-        db,
-        project,
-        images["astronaut"],
-        stage=Stage.AUDIT_1,
-        final_score=5,
-        annotator_id=ann.id,
-        describer_id=ann.id,
-        audit_cycle=1,
-    )
-    add_version(db, item, ann, GOOD_DESCRIPTION)
-    reviewer_page = new_page()
-    ui_login(reviewer_page, live_server, "rev", PASSWORD, f"/projects/{project.id}/tasks/audit")
+    item = submitted_item(db, project, images["astronaut"], ann, final_score=5, audit_cycle=1)
+    reviewer_page = task_page(new_page, live_server, "rev", project.id, "audit")
     expect(reviewer_page.locator("#description")).to_have_text(GOOD_DESCRIPTION)
     reviewer_page.locator("#broken-rules input[value=D5]").check()
     reviewer_page.fill("#comment", "Name the <b>colours</b> of the patches.")
     reviewer_page.click("#reject")
     expect(reviewer_page.locator("#status")).to_have_text("Nothing waits for an audit now.")
 
-    page = new_page()
-    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/revision")
+    page = task_page(new_page, live_server, "ann", project.id, "revision")
     # The comment is shown as text, never as markup.
     expect(page.locator("#rejection-list li")).to_have_text(
         "D5 (round 1): Name the <b>colours</b> of the patches."
@@ -177,21 +157,7 @@ def test_export_button(live_server, new_page, db, images):
     ann = make_user(db, "ann", "annotator")
     revs = [make_user(db, f"r{i}", "reviewer") for i in range(4)]
     project = make_project(db)
-    item = make_item(
-        db,
-        project,
-        images["astronaut"],
-        stage=Stage.DONE,
-        final_score=5,
-        annotator_id=ann.id,
-        describer_id=ann.id,
-        audit_cycle=1,
-        image_id="astro",
-    )
-    add_score(db, item, ann, 0, 5)
-    add_version(db, item, ann, GOOD_DESCRIPTION)
-    for i, r in enumerate(revs):
-        add_review(db, item, r, 1 if i < 2 else 2)
+    finished_item(db, project, images["astronaut"], ann, revs, image_id="astro")
     page = new_page()
     ui_login(page, live_server, "boss", PASSWORD, f"/projects/{project.id}/dashboard")
     expect(page.locator("#progress")).to_contain_text("done")
@@ -203,26 +169,14 @@ def test_export_button(live_server, new_page, db, images):
     ]
 
 
-def test_text_typed_after_the_session_expired_is_saved_after_login(
-    live_server, new_page, db, images, fresh
-):
-    make_user(db, "ann", "annotator")
-    project = make_project(db)
-    item = make_item(db, project, images["astronaut"], stage=Stage.DESCRIPTION)
-    page = new_page()
-    ui_login(page, live_server, "ann", PASSWORD, f"/projects/{project.id}/tasks/description")
+def test_text_typed_after_the_session_expired_is_saved_after_login(live_server, describing, fresh):
+    page, item = describing
     expect(page.locator("#item-meta")).to_contain_text(f"item {item.id}")
-    db = fresh()
-    # The session expires while the annotator types (one UPDATE, so the test takes the
-    # write lock at once instead of upgrading a read snapshot).
-    db.execute(update(UserSession).values(revoked_at=utcnow()))
-    db.commit()
+    end_all_sessions(fresh())  # while the annotator types
     page.locator("#editor").fill("A white helmet typed after the session ended.")
     expect(page.locator("#relogin")).to_be_visible()
     expect(page.locator("#save-state")).to_contain_text("not saved")
-    # Log in again in a second tab of the same browser; the first tab then saves.
-    other = page.context.new_page()
-    ui_login(other, live_server, "ann", PASSWORD, "/projects")
+    login_in_second_tab(page, live_server, "ann")  # the first tab then saves
     expect(page.locator("#save-state")).to_have_text("saved", timeout=15_000)
     db = fresh()
     latest = (
