@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from PIL import Image
 
+from curation.probe import DEFAULT_MAX_PIXELS
 from filters.aesthetic import AestheticFilterConfig
 from filters.base import BaseImageFilter
 from filters.stages import AestheticStage, FilterChainStage
@@ -45,7 +46,7 @@ def truncated_png() -> bytes:
 def test_a_filter_that_raises_makes_an_error_row_naming_it() -> None:
     rows = [{"id": "a", "status": "kept", IMAGE_BYTES: png(16)},
             {"id": "b", "status": "kept", IMAGE_BYTES: png(4)}]
-    out = batch_to_rows(FilterChainStage([EdgeFilter()], 10**6)(rows_to_batch(rows)))
+    out = batch_to_rows(FilterChainStage([EdgeFilter()], DEFAULT_MAX_PIXELS)(rows_to_batch(rows)))
     assert out == [
         {"id": "a", "status": "kept", IMAGE_BYTES: png(16), "mosaic_score": 16.0,
          "error": None},
@@ -55,7 +56,7 @@ def test_a_filter_that_raises_makes_an_error_row_naming_it() -> None:
 
 
 def test_an_image_the_aesthetic_actor_cannot_decode_is_an_error_row() -> None:
-    stage = AestheticStage(AestheticFilterConfig(threshold=5.0), max_pixels=10**6)
+    stage = AestheticStage(AestheticFilterConfig(threshold=5.0), max_pixels=DEFAULT_MAX_PIXELS)
     rows = [  # with a source score nothing is decoded and no model is loaded
         {"id": "a", "status": "kept", "source_aesthetic": 6.0, IMAGE_BYTES: b"unread"},
         {"id": "b", "status": "kept", "source_aesthetic": None, IMAGE_BYTES: truncated_png()},
