@@ -2,7 +2,8 @@
 
 ``write_run_report(run_dir)`` is what the recaption job calls when a run ends; the
 ``paraimage stats`` command calls the same code. It reads the statistics already in the
-manifests (or recomputed ones, see views.py) and never starts spaCy or Ray.
+manifests (or recomputed ones, see views.py) of the rows as the run decided them (the
+kernel's manifest reader), and never starts spaCy or Ray.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def write_run_report(
     """
     run_dir = Path(run_dir)
     manifest_files(run_dir)
-    # Only manifests written or rewritten since the last report are rolled up here.
+    # Only manifests without a rollup are rolled up here; the run's decisions (dedup)
+    # by one small rollup of the decided rows, when they changed.
     rollup = update_rollups(run_dir, memory_limit=memory_limit).run_rollup
     con = connect(memory_limit=memory_limit)
     create_run_views(con, run_dir)
