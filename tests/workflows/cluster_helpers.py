@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import psutil
-import pyarrow.parquet as pq
+
+from paraimage.manifest_reader import run_sql
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # identity, verdicts and the caption itself (greedy sampling): what a run must reproduce
@@ -52,8 +54,9 @@ def recaption_command(config: Path, *extra: str) -> list[str]:
 
 
 def manifest_rows(run_dir: Path) -> list[tuple]:
-    files = sorted((run_dir / "manifests").glob("*.parquet"))
-    rows = [row for path in files for row in pq.read_table(path).to_pylist()]
+    """The run's rows as every reader sees them (run-level decisions included)."""
+    con = duckdb.connect()
+    rows = con.sql(f"SELECT * FROM ({run_sql(con, run_dir)})").to_arrow_table().to_pylist()
     return sorted(tuple(row[column] for column in COMPARED) for row in rows)
 
 
