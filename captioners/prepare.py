@@ -17,7 +17,7 @@ import io
 from typing import Any, ClassVar
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from curation.probe import DECODED, DEFAULT_MAX_PIXELS, IMAGE_BYTES, DecodedImage, open_image
 from paraimage.row_stage import RowStage, Scratch
@@ -57,7 +57,9 @@ def _caption_rgb(
     if header.format == "JPEG" and header.mode in ("RGB", "L"):
         image = Image.open(io.BytesIO(data)) if decoded is not None else header
         image.draft("RGB", (image_size, image_size))
-        return image.convert("RGB")  # the draft-mode decode happens here
+        # the draft-mode decode happens here; upright by its EXIF orientation, as the
+        # probe and the filters see it (a phone photo is often stored on its side)
+        return ImageOps.exif_transpose(image).convert("RGB")
     if decoded is None:
         decoded = DecodedImage(open_image(data, max_pixels))
     return decoded.rgb()

@@ -7,6 +7,7 @@ import io
 import struct
 import zlib
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -49,3 +50,22 @@ def test_an_image_raising_syntax_error_is_an_error_row() -> None:
         {"id": "good", "status": "kept", "error": None,
          CAPTION_IMAGE: bytes([10, 20, 30]) * 16 * 8, CAPTION_IMAGE_SHAPE: [8, 16, 3]},
     ]
+
+
+def test_a_jpeg_stored_on_its_side_is_captioned_upright() -> None:
+    # a 600x300 photo (wide) stored as 300x600 pixels with EXIF orientation 6 (turn
+    # 90 degrees clockwise to view): the model sees it wide, as the filters do
+    upright = Image.new("RGB", (600, 300), (200, 40, 40))
+    upright.paste((40, 40, 200), (0, 0, 100, 300))  # a blue band on the left
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the camera wrote
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = io.BytesIO()
+    stored.save(data, "JPEG", quality=95, exif=exif.tobytes())
+    rows = batch_to_rows(CaptionImagePrep(image_size=100)(rows_to_batch(
+        [{"id": "a", "status": "kept", IMAGE_BYTES: data.getvalue()}])))
+    (row,) = rows
+    assert list(row[CAPTION_IMAGE_SHAPE]) == [100, 200, 3]  # height, width, channels
+    pixels = np.frombuffer(row[CAPTION_IMAGE], dtype=np.uint8).reshape(100, 200, 3)
+    assert pixels[50, 10, 2] > 150 > pixels[50, 10, 0]  # blue on the left
+    assert pixels[50, 190, 0] > 150 > pixels[50, 190, 2]  # red on the right
