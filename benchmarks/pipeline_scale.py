@@ -11,7 +11,8 @@ The job is the real one, run as users run it (``workflows/recaption.py`` in a
 subprocess, default quiet console): plan, decode, filters (resolution, mosaic
 score-only, dedup), a real vLLM caption stage on the tiny random llava made nearly
 free by ``max_tokens: 1``, the statistics actor (spaCy), manifests, rollups, funnel,
-report. The driver's resident memory is sampled every 0.2 s (peak reported); the time
+report. The driver's resident memory is sampled every 0.2 s (peak reported, overall and
+per phase: the shards, then the run-level steps once every manifest is written); the time
 per step comes from ``run.json`` (``timings_s``) and per stage from Ray Data's stats
 (``RUN_DIR/logs/ray_data_stats.txt``).
 
@@ -45,6 +46,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -116,15 +118,24 @@ def job_config(path: Path, out: Path, tars: Path, n_shards: int, model: Path) ->
     return path
 
 
-def run_job(config: Path, env: dict[str, str]) -> dict[str, Any]:
-    """The job in a subprocess; wall time, the driver's peak RSS, run.json's record."""
+def run_job(config: Path, env: dict[str, str], n_shards: int) -> dict[str, Any]:
+    """The job in a subprocess; wall time, the driver's peak RSS overall and per phase
+    (the shards; the run-level steps, once every manifest is written), run.json's record."""
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "workflows/recaption.py", "--config", str(config)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    # read the console as it comes: a pipe nobody reads fills (64 KiB, about an hour of
+    # progress lines) and then blocks the job's next print
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout or ()), daemon=True)
+    reader.start()
+    run_dir = Path(json.loads(config.read_text())["run"]["output_dir"]) / "scale"
     driver = psutil.Process(process.pid)
-    peak_rss = peak_private = 0
+    peak_rss = 0
+    peak_private = {"shards": 0, "run-level steps": 0}
+    phase, samples = "shards", 0
     while process.poll() is None:
         try:
             info = driver.memory_info()
@@ -133,20 +144,26 @@ def run_job(config: Path, env: dict[str, str]) -> dict[str, Any]:
         peak_rss = max(peak_rss, info.rss)
         # RSS counts the object store's shared pages the driver has mapped (they grow
         # up to the store's size with the data read); private is the driver's own
-        peak_private = max(peak_private, info.rss - info.shared)
+        peak_private[phase] = max(peak_private[phase], info.rss - info.shared)
+        samples += 1
+        if phase == "shards" and samples % 25 == 0:
+            written = sum(1 for _ in (run_dir / "manifests").glob("*.parquet"))
+            if written >= n_shards:
+                phase = "run-level steps"
         time.sleep(0.2)
-    output = process.stdout.read() if process.stdout else ""
     process.wait()
+    reader.join()
     wall = time.perf_counter() - started
+    text = "".join(output)
     if process.returncode != 0:
-        raise SystemExit(f"the job failed (rc {process.returncode}):\n{output[-5000:]}")
-    run_dir = Path(json.loads(config.read_text())["run"]["output_dir"]) / "scale"
+        raise SystemExit(f"the job failed (rc {process.returncode}):\n{text[-5000:]}")
     record = json.loads((run_dir / "run.json").read_text())
     stats_file = run_dir / "logs" / "ray_data_stats.txt"
-    return {"wall_s": wall, "peak_rss": peak_rss, "peak_private": peak_private,
+    return {"wall_s": wall, "peak_rss": peak_rss,
+            "peak_private": max(peak_private.values()), "peak_private_by_phase": peak_private,
             "invocation": record["invocations"][-1],
             "stage_s": stage_seconds(stats_file.read_text() if stats_file.exists() else ""),
-            "output": output}
+            "output": text}
 
 
 def stage_seconds(stats: str) -> dict[str, float]:
@@ -238,6 +255,8 @@ def main() -> None:
     parser.add_argument("--bare-rows", type=int, default=20000)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pi-scale")
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument("--keep-manifests", action="store_true",
+                        help="keep each run's manifests (to profile the run-level steps)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     tars = make_tars(args.work / "tars", max(sizes) // args.rows_per_shard,
@@ -256,7 +275,7 @@ def main() -> None:
         config = job_config(out / "job.json", out, args.work / "tars",
                             size // args.rows_per_shard, model)
         print(f"== {size} rows ({size // args.rows_per_shard} shards)", flush=True)
-        result = run_job(config, env)
+        result = run_job(config, env, size // args.rows_per_shard)
         timings = result["invocation"]["timings_s"]
         recovered = result["invocation"]["recovered"]
         results[size] = result
@@ -265,10 +284,14 @@ def main() -> None:
               f"({result['peak_private'] / 2**20:.0f} MiB private); collector peak "
               f"{recovered.get('peak_buffered_bytes', 0) / 2**20:.1f} MiB, "
               f"{recovered.get('spill_files', 0)} spill files", flush=True)
+        print("  driver peak private by phase: " + ", ".join(
+            f"{phase} {peak / 2**20:.0f} MiB"
+            for phase, peak in result["peak_private_by_phase"].items()))
         print(f"  per row {result['wall_s'] / size * 1e3:.3f} ms, start-up included")
         print("  steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
         print("  stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["stage_s"].items()))
-        shutil.rmtree(out / "scale" / "manifests", ignore_errors=True)  # keep the disk
+        if not args.keep_manifests:
+            shutil.rmtree(out / "scale" / "manifests", ignore_errors=True)  # keep the disk
     print("\n| rows | rows/s | driver peak RSS (private) | " + " | ".join(
         results[sizes[0]]["invocation"]["timings_s"]) + " |")
     for size, result in results.items():
