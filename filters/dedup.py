@@ -23,6 +23,7 @@ import duckdb
 import imagehash
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from PIL import Image
 from pydantic import Field
@@ -89,10 +90,11 @@ def _bands(max_hamming: int) -> list[tuple[int, int]]:
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[Path],
-               statuses: Sequence[str], decisions: Sequence[Path]) -> dict[str, list]:
+               statuses: Sequence[str], decisions: Sequence[Path]) -> pa.Table:
     # Rows an earlier version marked in the manifest itself (it rewrote them) reached
-    # dedup with such a status too.
-    rows = con.execute(
+    # dedup with such a status too. Arrow, not Python tuples: at 1M rows the tuples
+    # and a dict of hashes held ~400 MiB.
+    return con.sql(
         f"""
         SELECT id, sha256, phash
         FROM ({read_sql(con, paths, decisions)})
@@ -100,10 +102,18 @@ def _load_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[Path],
            OR reject_reason IN (SELECT unnest($marked))
         ORDER BY shard_id, source_key, id
         """,
-        {"statuses": list(statuses), "marked": list(DEDUP_REASONS.values())},
-    ).fetchall()
-    return {"id": [r[0] for r in rows], "sha256": [r[1] for r in rows],
-            "phash": [r[2] for r in rows]}
+        params={"statuses": list(statuses), "marked": list(DEDUP_REASONS.values())},
+    ).to_arrow_table()
+
+
+def _first_of_equal(column: pa.ChunkedArray) -> np.ndarray:
+    """Per row, the position of the first row with the same value; -1 where null."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+    valid = codes >= 0
+    first = np.full(len(encoded.dictionary), len(codes), dtype=np.int64)
+    np.minimum.at(first, codes[valid], np.flatnonzero(valid))
+    return np.where(valid, first[np.where(valid, codes, 0)] if len(first) else -1, -1)
 
 
 def _near_pairs(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, order: np.ndarray,
@@ -158,45 +168,38 @@ def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
         return DEDUP_SCHEMA.empty_table()
     con = duckdb.connect()
     rows = _load_rows(con, paths, statuses, decisions)
-    ids, shas, phashes = rows["id"], rows["sha256"], rows["phash"]
-    n = len(ids)
+    n = rows.num_rows
+    position = np.arange(n, dtype=np.int64)
     target = np.full(n, -1, dtype=np.int64)  # position of the kept twin, -1 if kept
-    kind: list[str | None] = [None] * n
-
-    first_by_sha: dict[str, int] = {}
-    for i, sha in enumerate(shas):
-        if sha is None:
-            continue
-        if sha in first_by_sha:
-            target[i], kind[i] = first_by_sha[sha], KIND_EXACT
-        else:
-            first_by_sha[sha] = i
+    kind = np.zeros(n, dtype=np.int8)  # 1 exact, 2 near
+    twin = _first_of_equal(rows.column("sha256"))
+    exact = (twin >= 0) & (twin != position)
+    target[exact], kind[exact] = twin[exact], 1
 
     if max_hamming >= 0:
         # Exact duplicates already point at their twin; only their representatives
         # take part in the near-duplicate pass.
-        cand = np.array([i for i in range(n) if target[i] < 0 and phashes[i]], dtype=np.int64)
+        phashes = rows.column("phash")
+        has_hash = pc.fill_null(pc.greater(pc.utf8_length(phashes), 0), False)
+        cand = np.flatnonzero((target < 0) & has_hash.to_numpy(zero_copy_only=False))
         if len(cand) > 1:
-            hashes = np.array([int(phashes[i], 16) for i in cand], dtype=np.uint64)
+            hashes = np.fromiter((int(h, 16) for h in phashes.take(cand).to_pylist()),
+                                 dtype=np.uint64, count=len(cand))
             for i, j in _near_pairs(con, hashes, cand, max_hamming):
                 i, j = int(i), int(j)
                 # Pairs come sorted by (j, i): the first kept i is j's earliest twin.
                 if target[j] < 0 and target[i] < 0:
-                    target[j], kind[j] = i, KIND_NEAR
+                    target[j], kind[j] = i, 2
 
     # An exact copy of a row that is itself a near duplicate points at the row kept.
-    out_ids, out_dup, out_kind = [], [], []
-    for j in range(n):
-        if target[j] < 0:
-            continue
-        root = int(target[j])
-        while target[root] >= 0:
-            root = int(target[root])
-        out_ids.append(ids[j])
-        out_dup.append(ids[root])
-        out_kind.append(kind[j])
-    return pa.table({"id": out_ids, "duplicate_of": out_dup, "dedup_kind": out_kind},
-                    schema=DEDUP_SCHEMA)
+    duplicates = np.flatnonzero(target >= 0)
+    root = target[duplicates]
+    while len(root) and (target[root] >= 0).any():
+        root = np.where(target[root] >= 0, target[root], root)
+    ids = rows.column("id")
+    kinds = pa.array([KIND_EXACT, KIND_NEAR])
+    return pa.table({"id": ids.take(duplicates), "duplicate_of": ids.take(root),
+                     "dedup_kind": kinds.take(kind[duplicates] - 1)}, schema=DEDUP_SCHEMA)
 
 
 def write_dedup(run_dir: Path, max_hamming: int, statuses: Sequence[str] = ("kept",)) -> Path:
