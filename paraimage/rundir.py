@@ -4,7 +4,8 @@ Layout (docs/manifest.md)::
 
     RUN_DIR/config.yaml            the validated config of the first invocation
     RUN_DIR/plan.json              the shards, fixed at the first invocation
-    RUN_DIR/manifests/<shard>.parquet   one per input shard, written atomically
+    RUN_DIR/manifests/<shard>.parquet   one per input shard, written atomically, once
+    RUN_DIR/decisions/<step>.parquet    run-level verdicts (dedup), joined by the reader
     RUN_DIR/run.json               run record: versions, commit, invocations, counts
     RUN_DIR/run.lock               held (flock) by the one invocation working on the run
     RUN_DIR/spill/                 rows of unfinished shards the driver set aside
