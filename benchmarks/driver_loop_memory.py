@@ -9,16 +9,17 @@ rows names the piece that grows:
 
 * ``loop``: the probe stage and the collector (the bare reference);
 * ``rollups``: plus the per-shard statistics rollup the job writes as each shard lands;
-* ``actors``: plus two actor-pool stages that pass batches through.
+* ``actors``: plus two actor-pool stages that pass batches through;
+* ``captions``: plus an actor stage that writes a paragraph caption and nouns per row.
 
     .venv/bin/python benchmarks/driver_loop_memory.py [--sizes 20000,200000]
 
 Each line gives the private peak (RSS less shared pages, sampled every 0.5 s); the
 last line is ``RATIO driver_private_growth=<x>``: the largest size's peak over the
 smallest's for the bare loop (1.0 is flat). Measured 2026-12-04 on 2 idle cores: loop
-138 -> 141 MiB, rollups 160 -> 165, actors 143 -> 148 (20k -> 200k rows): all flat,
-so the job's growth lies in a piece not yet here (the vLLM actor, caption columns, the
-console, ``RecoveringCollector``).
+138 -> 141 MiB, rollups 160 -> 165, actors 143 -> 148, captions 156 -> 166 (20k ->
+200k rows): flat or nearly, so the job's growth lies in a piece not yet here (the async
+vLLM actor, the statistics actor's columns, the console, ``RecoveringCollector``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-VARIANTS = ("loop", "rollups", "actors")
+VARIANTS = ("loop", "rollups", "actors", "captions")
+# a paragraph-long caption and its nouns, as the job's rows carry them (~1 KB a row)
+CAPTION = " ".join(["a long weathered wooden fence runs along the edge of a field"] * 15)
+NOUNS = ["fence", "edge", "field"] * 15
 
 
 class PassThrough:
@@ -46,6 +50,19 @@ class PassThrough:
 
     def __call__(self, batch: Any) -> Any:
         return batch
+
+
+class Captions:
+    """An actor-pool stage that writes a caption and its nouns into every row."""
+
+    def __call__(self, batch: Any) -> Any:
+        import pyarrow as pa
+
+        n = batch.num_rows
+        batch = batch.set_column(batch.schema.get_field_index("caption"), "caption",
+                                 pa.array([CAPTION] * n))
+        return batch.set_column(batch.schema.get_field_index("nouns"), "nouns",
+                                pa.array([NOUNS] * n, pa.list_(pa.string())))
 
 
 def run_variant(variant: str, tars: list[Path], work: Path) -> dict[str, float]:
@@ -66,6 +83,8 @@ def run_variant(variant: str, tars: list[Path], work: Path) -> dict[str, float]:
     shards = source.plan()
     stages: list[Any] = [CpuStage("probe", ProbeStage(DEFAULT_MAX_PIXELS), num_cpus=0.5,
                              batch_size=256)]
+    if variant == "captions":
+        stages += [ActorStage("captions", Captions, num_cpus=0.5, batch_size=256)]
     if variant == "actors":
         stages += [ActorStage("same", PassThrough, num_cpus=0.5, batch_size=256),
                    ActorStage("same2", PassThrough, num_cpus=0.25, batch_size=256)]
