@@ -212,10 +212,14 @@ def test_recaption_job_through_the_openai_backend(
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     import duckdb
 
-    rows = duckdb.sql(
+    from paraimage.manifest_reader import run_sql
+
+    # the run's rows as every reader sees them: dedup's decisions applied
+    con = duckdb.connect()
+    rows = con.sql(
         f"SELECT status, count(*), count(caption), min(caption_model), "
         f"min(caption_n_tokens), max(caption_n_tokens) "
-        f"FROM '{tmp_path}/demo/manifests/*.parquet' GROUP BY 1 ORDER BY 1"
+        f"FROM ({run_sql(con, tmp_path / 'demo')}) GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert rows == [
         ("error", 6, 0, None, None, None),
