@@ -183,7 +183,6 @@ def bare_and_ours(tars: list[Path], n_rows_per_tar: int, work: Path) -> tuple[fl
     from curation.base import ShardSpec
     from curation.probe import DEFAULT_MAX_PIXELS, ProbeStage
     from curation.webdataset import WebDatasetSource, WebDatasetSourceConfig
-    from filters import build_filter
     from filters.stages import FilterChainStage
     from paraimage.batches import public_columns, rows_to_batch
     from paraimage.engine import CpuStage, build_dataset, iter_output_batches
@@ -199,8 +198,7 @@ def bare_and_ours(tars: list[Path], n_rows_per_tar: int, work: Path) -> tuple[fl
     shards = source.plan()
     filters = FiltersConfig.model_validate(
         {"resolution": {"min_short_edge": 16}, "mosaic": {"mode": "score_only"}})
-    chain = [build_filter(name, filters.enabled(name)) for name in filters.cpu_order
-             if filters.enabled(name)]
+    chain = filters.cpu_chain()
     cpu = {"num_cpus": 0.5, "batch_size": 256}
     stages = [CpuStage("probe", ProbeStage(DEFAULT_MAX_PIXELS), **cpu),
               CpuStage("filters", FilterChainStage(chain, DEFAULT_MAX_PIXELS), **cpu)]

@@ -10,7 +10,6 @@ filter is one new module (``filters/README.md``, "Adding a filter").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from filters.base import BaseImageFilter, BatchImageFilter, FilterConfig
@@ -87,7 +86,3 @@ def build_filter(name: str, config: FilterConfig) -> BaseImageFilter | None:
 def score_columns() -> dict[str, tuple[str, ...]]:
     """Score columns of each filter, as the filters declare them (funnel histograms)."""
     return {kind.name: kind.score_columns for kind in filter_kinds()}
-
-
-def names(kinds: Sequence[FilterKind]) -> list[str]:
-    return [kind.name for kind in kinds]

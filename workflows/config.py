@@ -28,7 +28,8 @@ from captioners.registry import CAPTION_STEP
 from curation.base import DECODE_STEP
 from curation.probe import DEFAULT_MAX_PIXELS
 from curation.registry import downloads, source_config_union, source_kind
-from filters.registry import filter_kinds
+from filters.base import BaseImageFilter
+from filters.registry import build_filter, filter_kinds
 from paraimage.settings import ConfigError, RayConfig, RunConfig, Strict
 
 # One entry of ``sources:``, chosen by ``kind`` among the registered source kinds.
@@ -62,6 +63,10 @@ class FiltersBase(Strict):
         """The enabled filters of the CPU chain, in order."""
         return [kind.name for kind in filter_kinds()
                 if not kind.batched and self.enabled(kind.name)]
+
+    def cpu_chain(self) -> list[BaseImageFilter]:
+        """The CPU chain's filters, built from their configs, in order."""
+        return [build_filter(name, self.enabled(name)) for name in self.cpu_order]
 
 
 # ``filters:``: a key per registered filter, none on by default.

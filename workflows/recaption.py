@@ -26,7 +26,7 @@ from captioners.registry import batches_in_flight, captioner_class  # noqa: E402
 from curation.download_report import write_download_summary  # noqa: E402
 from curation.probe import ProbeStage  # noqa: E402
 from curation.registry import build_sources  # noqa: E402
-from filters import build_filter, write_funnel_report  # noqa: E402
+from filters import write_funnel_report  # noqa: E402
 from filters.dedup_apply import apply_dedup  # noqa: E402
 from filters.stages import AestheticStage, FilterChainStage  # noqa: E402
 from paraimage.console import job_console  # noqa: E402
@@ -82,11 +82,7 @@ def build_stages(
     max_pixels = config.decode.max_pixels
     captioner = config.captioner
     filters = config.filters
-    cpu_filters = [
-        build_filter(name, filters.enabled(name))
-        for name in filters.cpu_order
-        if filters.enabled(name)
-    ]
+    cpu_filters = filters.cpu_chain()
     # one CPU task decodes each image once for the probe, the filters and the caption
     # image (paraimage/row_stage.py); the aesthetic actor, when on, splits that task
     image: list[tuple[str, RowStage]] = [("probe", ProbeStage(max_pixels))]
