@@ -15,6 +15,7 @@ all pairs; the candidates are then checked with the real distance.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,7 +24,6 @@ import duckdb
 import imagehash
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from PIL import Image
 from pydantic import Field
@@ -89,63 +89,91 @@ def _bands(max_hamming: int) -> list[tuple[int, int]]:
     return [(int(lo), int(hi - lo)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
 
 
+# DuckDB's working memory in dedup (the sort, the window, the band joins); past it
+# DuckDB spills to a temporary folder. Besides it the process grows by ~170 bytes a row
+# (positions, twins and decisions in numpy, and what DuckDB does not count). Measured
+# (benchmarks/run_level_memory.py, peak above imports): 1M rows 554 MiB / 13.5 s, 2M
+# 821 MiB / 31.6 s, where the rows held in Python took 714 MiB / 12.5 s and 1333 MiB /
+# 33.4 s. A 256MB limit gave 415 MiB at 1M, but past it spilling doubled the time at 2M.
+DEDUP_MEMORY_LIMIT = "512MB"
+
+
 def _load_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[Path],
-               statuses: Sequence[str], decisions: Sequence[Path]) -> pa.Table:
+               statuses: Sequence[str], decisions: Sequence[Path]) -> int:
+    """The rows dedup decides, as the DuckDB table ``rows``: ``pos`` (the position in
+    ``(shard_id, source_key, id)`` order), ``id``, ``twin`` (the position of the first
+    row with the same sha256; -1 without one) and ``h`` (the pHash as 64 bits; null
+    without one). Returns the number of rows.
+
+    The table stays in DuckDB (spilling past ``DEDUP_MEMORY_LIMIT``): as Arrow columns
+    of ids and hex strings in Python, with the dictionary of sha256s, dedup held about
+    700 bytes a row."""
     # Rows an earlier version marked in the manifest itself (it rewrote them) reached
-    # dedup with such a status too. Arrow, not Python tuples: at 1M rows the tuples
-    # and a dict of hashes held ~400 MiB.
-    return con.sql(
+    # dedup with such a status too.
+    con.execute(
         f"""
-        SELECT id, sha256, phash
+        CREATE TEMP TABLE ordered AS
+        SELECT row_number() OVER (ORDER BY shard_id, source_key, id) - 1 AS pos,
+               id, sha256,
+               CASE WHEN phash IS NULL OR phash = '' THEN NULL
+                    ELSE ('0x' || phash)::UBIGINT END AS h
         FROM ({read_sql(con, paths, decisions)})
         WHERE status IN (SELECT unnest($statuses))
            OR reject_reason IN (SELECT unnest($marked))
-        ORDER BY shard_id, source_key, id
         """,
-        params={"statuses": list(statuses), "marked": list(DEDUP_REASONS.values())},
-    ).to_arrow_table()
+        {"statuses": list(statuses), "marked": list(DEDUP_REASONS.values())},
+    )
+    con.execute(
+        """
+        CREATE TEMP TABLE rows AS
+        SELECT pos, id, h,
+               CASE WHEN sha256 IS NULL THEN -1
+                    ELSE min(pos) OVER (PARTITION BY sha256) END AS twin
+        FROM ordered
+        """
+    )
+    con.execute("DROP TABLE ordered")
+    return int(con.execute("SELECT count(*) FROM rows").fetchone()[0])
 
 
-def _first_of_equal(column: pa.ChunkedArray) -> np.ndarray:
-    """Per row, the position of the first row with the same value; -1 where null."""
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
-    valid = codes >= 0
-    first = np.full(len(encoded.dictionary), len(codes), dtype=np.int64)
-    np.minimum.at(first, codes[valid], np.flatnonzero(valid))
-    return np.where(valid, first[np.where(valid, codes, 0)] if len(first) else -1, -1)
-
-
-def _near_pairs(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, order: np.ndarray,
-                max_hamming: int) -> np.ndarray:
-    """Pairs ``(i, j)`` of row positions, i < j, with Hamming distance <= max_hamming,
-    sorted by ``(j, i)``.
+def _near_pairs(con: duckdb.DuckDBPyConnection, max_hamming: int) -> np.ndarray:
+    """Pairs ``(i, j)`` of positions, i < j, of rows with a pHash that are not exact
+    duplicates, with Hamming distance <= max_hamming, sorted by ``(j, i)``.
 
     By the pigeonhole principle two hashes within ``max_hamming`` agree on one of
     ``max_hamming + 1`` disjoint bands. Each band is joined on its own, and the true
     distance is checked inside the join, so only real pairs leave DuckDB: memory holds
-    one band's table and the pairs found, not every candidate of every band (that
+    one band's join and the pairs found, not every candidate of every band (that
     held ~9 KiB per row: 925 MiB at 100k rows)."""
+    con.execute("CREATE TEMP TABLE cand AS SELECT pos, h FROM rows "
+                "WHERE h IS NOT NULL AND twin IN (pos, -1)")
     found = []
     for shift, width in _bands(max_hamming):
-        band = pa.table({  # noqa: F841 - read by DuckDB's replacement scan
-            "ord": order, "h": hashes,
-            "val": (hashes >> np.uint64(shift)) & np.uint64((1 << width) - 1),
-        })
         pairs = con.execute(
             """
-            SELECT a.ord AS i, b.ord AS j
-            FROM band a JOIN band b ON a.val = b.val AND a.ord < b.ord
+            WITH band AS (SELECT pos, h, (h >> $shift) & $mask AS val FROM cand)
+            SELECT a.pos AS i, b.pos AS j
+            FROM band a JOIN band b ON a.val = b.val AND a.pos < b.pos
             WHERE bit_count(xor(a.h, b.h)) <= $k
             """,
-            {"k": max_hamming},
+            {"k": max_hamming, "shift": shift, "mask": (1 << width) - 1},
         ).fetchnumpy()
         if len(pairs["i"]):
-            found.append(np.stack([pairs["i"], pairs["j"]], axis=1))
+            found.append(np.stack([pairs["i"], pairs["j"]], axis=1).astype(np.int64))
+    con.execute("DROP TABLE cand")
     if not found:
         return np.empty((0, 2), dtype=np.int64)
     pairs = np.unique(np.concatenate(found), axis=0)  # a pair may agree on two bands
     return pairs[np.lexsort((pairs[:, 0], pairs[:, 1]))]
+
+
+def _ids_at(con: duckdb.DuckDBPyConnection, positions: np.ndarray) -> pa.Array:
+    """The ids of the rows at ``positions``, in that order."""
+    wanted = pa.table({"pos": np.unique(positions)})  # noqa: F841 - DuckDB scans it
+    found = con.sql("SELECT r.pos, r.id FROM rows r JOIN wanted w ON r.pos = w.pos "
+                    "ORDER BY r.pos").to_arrow_table()
+    index = np.searchsorted(found.column("pos").to_numpy(), positions)
+    return found.column("id").take(pa.array(index, pa.int64()))
 
 
 def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
@@ -166,39 +194,45 @@ def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
     paths = [Path(p) for p in manifest_paths]
     if not paths:
         return DEDUP_SCHEMA.empty_table()
-    con = duckdb.connect()
-    rows = _load_rows(con, paths, statuses, decisions)
-    n = rows.num_rows
+    with tempfile.TemporaryDirectory(prefix="paraimage-dedup-") as spill:
+        con = duckdb.connect(config={"memory_limit": DEDUP_MEMORY_LIMIT,
+                                     "temp_directory": spill})
+        # DuckDB draws a progress bar on stdout (the job's console) past 2 s
+        con.execute("SET enable_progress_bar = false")
+        try:
+            return _decide(con, _load_rows(con, paths, statuses, decisions), max_hamming)
+        finally:
+            con.close()
+
+
+def _decide(con: duckdb.DuckDBPyConnection, n: int, max_hamming: int) -> pa.Table:
+    twin = con.execute("SELECT twin FROM rows ORDER BY pos").fetchnumpy()["twin"]
+    twin = np.asarray(twin, dtype=np.int64)
     position = np.arange(n, dtype=np.int64)
     target = np.full(n, -1, dtype=np.int64)  # position of the kept twin, -1 if kept
     kind = np.zeros(n, dtype=np.int8)  # 1 exact, 2 near
-    twin = _first_of_equal(rows.column("sha256"))
     exact = (twin >= 0) & (twin != position)
     target[exact], kind[exact] = twin[exact], 1
+    del twin, position, exact
 
     if max_hamming >= 0:
         # Exact duplicates already point at their twin; only their representatives
         # take part in the near-duplicate pass.
-        phashes = rows.column("phash")
-        has_hash = pc.fill_null(pc.greater(pc.utf8_length(phashes), 0), False)
-        cand = np.flatnonzero((target < 0) & has_hash.to_numpy(zero_copy_only=False))
-        if len(cand) > 1:
-            hashes = np.fromiter((int(h, 16) for h in phashes.take(cand).to_pylist()),
-                                 dtype=np.uint64, count=len(cand))
-            for i, j in _near_pairs(con, hashes, cand, max_hamming):
-                i, j = int(i), int(j)
-                # Pairs come sorted by (j, i): the first kept i is j's earliest twin.
-                if target[j] < 0 and target[i] < 0:
-                    target[j], kind[j] = i, 2
+        for i, j in _near_pairs(con, max_hamming):
+            i, j = int(i), int(j)
+            # Pairs come sorted by (j, i): the first kept i is j's earliest twin.
+            if target[j] < 0 and target[i] < 0:
+                target[j], kind[j] = i, 2
 
     # An exact copy of a row that is itself a near duplicate points at the row kept.
     duplicates = np.flatnonzero(target >= 0)
     root = target[duplicates]
     while len(root) and (target[root] >= 0).any():
         root = np.where(target[root] >= 0, target[root], root)
-    ids = rows.column("id")
+    if not len(duplicates):
+        return DEDUP_SCHEMA.empty_table()
     kinds = pa.array([KIND_EXACT, KIND_NEAR])
-    return pa.table({"id": ids.take(duplicates), "duplicate_of": ids.take(root),
+    return pa.table({"id": _ids_at(con, duplicates), "duplicate_of": _ids_at(con, root),
                      "dedup_kind": kinds.take(kind[duplicates] - 1)}, schema=DEDUP_SCHEMA)
 
 
