@@ -12,7 +12,7 @@ subprocess, default quiet console): plan, decode, filters (resolution, mosaic
 score-only, dedup), a real vLLM caption stage on the tiny random llava made nearly
 free by ``max_tokens: 1``, the statistics actor (spaCy), manifests, rollups, funnel,
 report. The driver's resident memory is sampled every 0.2 s (peak reported, overall and
-per phase: the shards, then the run-level steps once every manifest is written); the time
+per step: the shards, then each run-level step, dated by the line it prints); the time
 per step comes from ``run.json`` (``timings_s``) and per stage from Ray Data's stats
 (``RUN_DIR/logs/ray_data_stats.txt``).
 
@@ -119,51 +119,71 @@ def job_config(path: Path, out: Path, tars: Path, n_shards: int, model: Path) ->
 
 
 def run_job(config: Path, env: dict[str, str], n_shards: int) -> dict[str, Any]:
-    """The job in a subprocess; wall time, the driver's peak RSS overall and per phase
-    (the shards; the run-level steps, once every manifest is written), run.json's record."""
+    """The job in a subprocess; wall time, the driver's peak RSS overall and per step
+    (the shards, then each run-level step), run.json's record."""
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "workflows/recaption.py", "--config", str(config)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     # read the console as it comes: a pipe nobody reads fills (64 KiB, about an hour of
-    # progress lines) and then blocks the job's next print
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(process.stdout or ()), daemon=True)
+    # progress lines) and then blocks the job's next print; each line's arrival time
+    # dates the end of the run-level step it reports
+    output: list[tuple[float, str]] = []
+
+    def read() -> None:
+        for line in process.stdout or ():
+            output.append((time.perf_counter(), line))
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     run_dir = Path(json.loads(config.read_text())["run"]["output_dir"]) / "scale"
     driver = psutil.Process(process.pid)
     peak_rss = 0
-    peak_private = {"shards": 0, "run-level steps": 0}
-    phase, samples = "shards", 0
+    # RSS counts the object store's shared pages the driver has mapped (they grow up to
+    # the store's size with the data read); private is the driver's own
+    private: list[tuple[float, int]] = []
     while process.poll() is None:
         try:
             info = driver.memory_info()
         except psutil.Error:
             break
         peak_rss = max(peak_rss, info.rss)
-        # RSS counts the object store's shared pages the driver has mapped (they grow
-        # up to the store's size with the data read); private is the driver's own
-        peak_private[phase] = max(peak_private[phase], info.rss - info.shared)
-        samples += 1
-        if phase == "shards" and samples % 25 == 0:
-            written = sum(1 for _ in (run_dir / "manifests").glob("*.parquet"))
-            if written >= n_shards:
-                phase = "run-level steps"
-        time.sleep(0.2)
+        private.append((time.perf_counter(), info.rss - info.shared))
+        time.sleep(0.05)
     process.wait()
     reader.join()
     wall = time.perf_counter() - started
-    text = "".join(output)
+    text = "".join(line for _, line in output)
     if process.returncode != 0:
         raise SystemExit(f"the job failed (rc {process.returncode}):\n{text[-5000:]}")
     record = json.loads((run_dir / "run.json").read_text())
+    invocation = record["invocations"][-1]
     stats_file = run_dir / "logs" / "ray_data_stats.txt"
     return {"wall_s": wall, "peak_rss": peak_rss,
-            "peak_private": max(peak_private.values()), "peak_private_by_phase": peak_private,
-            "invocation": record["invocations"][-1],
+            "peak_private": max(value for _, value in private),
+            "peak_private_by_step": peaks_by_step(private, output, invocation["timings_s"]),
+            "invocation": invocation,
             "stage_s": stage_seconds(stats_file.read_text() if stats_file.exists() else ""),
             "output": text}
+
+
+def peaks_by_step(private: list[tuple[float, int]], output: list[tuple[float, str]],
+                  timings: dict[str, float]) -> dict[str, int]:
+    """The private peak of each step: a run-level step ends when its line comes
+    ("[paraimage] dedup: ...", the summary's "inputs: ...") and began its run.json
+    seconds before; the shards (with planning and start-up) are everything before."""
+    ends: dict[str, float] = {}
+    for arrived, line in output:
+        match = re.match(r"\[paraimage\] ([a-z ]+):", line)
+        name = "summary" if line.startswith("inputs:") else match and match.group(1)
+        if name in timings and name not in ("plan", "shards") and name not in ends:
+            ends[name] = arrived
+    windows = {name: (end - timings[name], end) for name, end in ends.items()}
+    first_step = min((start for start, _ in windows.values()), default=float("inf"))
+    windows = {"shards": (-float("inf"), first_step), **windows}
+    return {name: max((value for t, value in private if start <= t <= end), default=0)
+            for name, (start, end) in windows.items()}
 
 
 def stage_seconds(stats: str) -> dict[str, float]:
@@ -282,9 +302,9 @@ def main() -> None:
               f"({result['peak_private'] / 2**20:.0f} MiB private); collector peak "
               f"{recovered.get('peak_buffered_bytes', 0) / 2**20:.1f} MiB, "
               f"{recovered.get('spill_files', 0)} spill files", flush=True)
-        print("  driver peak private by phase: " + ", ".join(
-            f"{phase} {peak / 2**20:.0f} MiB"
-            for phase, peak in result["peak_private_by_phase"].items()))
+        print("  driver peak private by step: " + ", ".join(
+            f"{step} {peak / 2**20:.0f} MiB"
+            for step, peak in result["peak_private_by_step"].items()))
         print(f"  per row {result['wall_s'] / size * 1e3:.3f} ms, start-up included")
         print("  steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
         print("  stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in result["stage_s"].items()))
