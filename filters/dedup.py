@@ -95,7 +95,7 @@ def _bands(max_hamming: int) -> list[tuple[int, int]]:
 # (benchmarks/run_level_memory.py, peak above imports): 1M rows 554 MiB / 13.5 s, 2M
 # 821 MiB / 31.6 s, where the rows held in Python took 714 MiB / 12.5 s and 1333 MiB /
 # 33.4 s. A 256MB limit gave 415 MiB at 1M, but past it spilling doubled the time at 2M.
-DEDUP_MEMORY_LIMIT = "512MB"
+DEDUP_MEMORY_LIMIT = "512MiB"  # the job passes ray.run_level_memory
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[Path],
@@ -178,7 +178,8 @@ def _ids_at(con: duckdb.DuckDBPyConnection, positions: np.ndarray) -> pa.Array:
 
 def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
               statuses: Sequence[str] = ("kept",),
-              decisions: Sequence[Path] = ()) -> pa.Table:
+              decisions: Sequence[Path] = (),
+              memory_limit: str = DEDUP_MEMORY_LIMIT) -> pa.Table:
     """Duplicates among the rows of ``manifest_paths`` (with the run-level
     ``decisions`` of other steps applied) with a status in ``statuses``, and the rows
     an earlier version of dedup marked in the manifests themselves (they reached dedup
@@ -189,13 +190,13 @@ def dedup_run(manifest_paths: Sequence[str | Path], max_hamming: int,
     itself kept. A greedy pass in that order decides near duplicates: a row is a
     duplicate of the earliest *kept* row within ``max_hamming``, so a chain A~B~C with
     A far from C keeps A and C. ``max_hamming=0`` still merges identical pHashes;
-    ``max_hamming < 0`` turns near-dup off.
+    ``max_hamming < 0`` turns near-dup off. ``memory_limit`` caps DuckDB's share.
     """
     paths = [Path(p) for p in manifest_paths]
     if not paths:
         return DEDUP_SCHEMA.empty_table()
     with tempfile.TemporaryDirectory(prefix="paraimage-dedup-") as spill:
-        con = duckdb.connect(config={"memory_limit": DEDUP_MEMORY_LIMIT,
+        con = duckdb.connect(config={"memory_limit": memory_limit,
                                      "temp_directory": spill})
         # DuckDB draws a progress bar on stdout (the job's console) past 2 s
         con.execute("SET enable_progress_bar = false")
@@ -236,13 +237,14 @@ def _decide(con: duckdb.DuckDBPyConnection, n: int, max_hamming: int) -> pa.Tabl
                      "dedup_kind": kinds.take(kind[duplicates] - 1)}, schema=DEDUP_SCHEMA)
 
 
-def write_dedup(run_dir: Path, max_hamming: int, statuses: Sequence[str] = ("kept",)) -> Path:
+def write_dedup(run_dir: Path, max_hamming: int, statuses: Sequence[str] = ("kept",),
+                memory_limit: str = DEDUP_MEMORY_LIMIT) -> Path:
     """``dedup_run`` over ``RUN_DIR/manifests/*.parquet`` as the run's other steps
     decided them (not as dedup did: its own previous decision is what it takes again),
     to ``dedup/duplicates.parquet``."""
     run_dir = Path(run_dir)
     table = dedup_run(manifest_files(run_dir), max_hamming, statuses,
-                      decision_files(run_dir, without=(DEDUP_STEP,)))
+                      decision_files(run_dir, without=(DEDUP_STEP,)), memory_limit)
     out = run_dir / "dedup" / "duplicates.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:  # like the manifests

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from filters.dedup import DEDUP_REASONS, DEDUP_STEP, write_dedup
+from filters.dedup import DEDUP_MEMORY_LIMIT, DEDUP_REASONS, DEDUP_STEP, write_dedup
 from paraimage.manifest import STATUS_KEPT, STATUS_REJECTED
 from paraimage.manifest_reader import (
     decision_schema,
@@ -64,10 +64,12 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> int:
     return int(row[0]) if row else 0
 
 
-def apply_dedup(run_dir: Path, max_hamming: int, reject: bool = True) -> DedupOutcome:
-    """Decide the duplicates of ``run_dir``'s manifests; with ``reject``, reject them."""
+def apply_dedup(run_dir: Path, max_hamming: int, reject: bool = True,
+                memory_limit: str = DEDUP_MEMORY_LIMIT) -> DedupOutcome:
+    """Decide the duplicates of ``run_dir``'s manifests; with ``reject``, reject them.
+    ``memory_limit``: DuckDB's share of the memory (``filters.dedup``)."""
     run_dir = Path(run_dir)
-    duplicates = pq.read_table(write_dedup(run_dir, max_hamming))
+    duplicates = pq.read_table(write_dedup(run_dir, max_hamming, memory_limit=memory_limit))
     manifests = manifest_files(run_dir)
     dup_ids = duplicates.column("id").to_pylist()
     con = duckdb.connect()

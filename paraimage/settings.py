@@ -56,6 +56,11 @@ class RayConfig(Strict):
         description="rows of unfinished shards the driver holds in memory (e.g. 256MiB); "
         "past it the largest is spilled to RUN_DIR/spill/ (docs/design-notes.md)",
     )
+    run_level_memory: ByteSize = Field(
+        ByteSize(512 * 2**20), gt=0,
+        description="DuckDB's memory in the driver's run-level steps (dedup, statistics "
+        "report; e.g. 512MiB); past it DuckDB spills to a temporary folder",
+    )
 
 
 class JobSettings(Protocol):

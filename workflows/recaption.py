@@ -136,11 +136,14 @@ def build_finalizers(config: JobConfig) -> list[Finalizer]:
     steps: list[Finalizer] = []
     if config.downloads:
         steps.append(lambda run_dir: write_download_summary(run_dir.root))
+    # DuckDB's share in the driver's steps over all rows, which spill past it
+    memory_limit = f"{int(config.ray.run_level_memory) // 2**20}MiB"
     dedup = config.filters.enabled("dedup")
     if dedup:
         steps.append(
             lambda run_dir: apply_dedup(
-                run_dir.root, dedup.max_hamming, reject=dedup.mode == "on"
+                run_dir.root, dedup.max_hamming, reject=dedup.mode == "on",
+                memory_limit=memory_limit,
             ).describe()
         )
     if config.filters.order:
@@ -149,7 +152,8 @@ def build_finalizers(config: JobConfig) -> list[Finalizer]:
             lambda run_dir: f"funnel report: {write_funnel_report(run_dir.root, order)}"
         )
     if config.stats.enabled:
-        steps.append(lambda run_dir: f"statistics report: {write_run_report(run_dir.root)}")
+        steps.append(lambda run_dir: "statistics report: "
+                     f"{write_run_report(run_dir.root, memory_limit=memory_limit)}")
     return steps
 
 

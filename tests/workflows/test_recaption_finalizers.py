@@ -68,3 +68,35 @@ def test_dedup_rejects_only_in_mode_on(
     duplicates = pq.read_table(run_dir.root / "dedup" / "duplicates.parquet").to_pylist()
     assert duplicates == [{"id": record_id("folder", "b.jpg"),
                            "duplicate_of": record_id("folder", "a.jpg"), "dedup_kind": "exact"}]
+
+
+def test_the_run_level_steps_get_ray_run_level_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workflows.recaption as recaption
+
+    seen: dict[str, str] = {}
+
+    class Outcome:
+        def describe(self) -> str:
+            return "dedup: stand-in"
+
+    def dedup(run_dir: Path, max_hamming: int, reject: bool, memory_limit: str) -> Outcome:
+        seen["dedup"] = memory_limit
+        return Outcome()
+
+    def report(run_dir: Path, memory_limit: str) -> Path:
+        seen["statistics report"] = memory_limit
+        return run_dir / "stats" / "report.md"
+
+    monkeypatch.setattr(recaption, "apply_dedup", dedup)
+    monkeypatch.setattr(recaption, "write_run_report", report)
+    monkeypatch.setattr(recaption, "write_funnel_report", lambda run_dir, order: run_dir)
+    monkeypatch.setattr(recaption, "write_download_summary", lambda run_dir: None)
+    config = load_config(REPO_ROOT / "configs" / "demo.yaml", [
+        f"run.output_dir={tmp_path / 'runs'}", "ray.run_level_memory=96MiB"])
+    for finalize in build_finalizers(config):
+        finalize(RunDir(config.run.directory))
+    assert seen == {"dedup": "96MiB", "statistics report": "96MiB"}
+    default = load_config(REPO_ROOT / "configs" / "demo.yaml", [])
+    assert int(default.ray.run_level_memory) == 512 * 2**20
